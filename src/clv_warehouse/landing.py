@@ -1,0 +1,685 @@
+"""Land a retailer's raw transaction export in DuckDB, row for row.
+
+The bronze layer's only job is to get every raw row of the input into the
+warehouse, readable or not, with its provenance. Each input format is described
+by a :class:`FormatSpec` (how to read it, which source column feeds which
+canonical field); every format lands in the same shape, :data:`LANDED_COLUMNS`,
+all text, so typing and cleaning happen once, in SQL, in the staging model.
+
+Lines the CSV reader cannot read (a non-UTF-8 byte, a wrong number of fields,
+broken quoting) are landed too, with ``load_error`` set and the raw text kept,
+so silver can quarantine them with a reason. Problems that make the whole file
+unusable (missing file, empty file, missing required column, unsafe mapping)
+raise :class:`InputError` with one line naming the file and the problem.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any
+
+CANONICAL_FIELDS = (
+    "invoice_id",
+    "product_id",
+    "description",
+    "quantity",
+    "unit_price",
+    "line_amount",
+    "invoiced_at",
+    "customer_id",
+    "country",
+)
+
+PROVENANCE_COLUMNS = (
+    "input_format",
+    "source_file",
+    "raw_row_id",
+    "source_line_number",
+    "load_error",
+    "raw_line",
+)
+
+#: Every landed table has exactly these columns, in this order.
+LANDED_COLUMNS = PROVENANCE_COLUMNS + CANONICAL_FIELDS
+
+#: A mapping value must be a plain column name: letters, digits, underscore and
+#: space (exports like Online Retail II have "Customer ID"), starting with a
+#: letter or underscore. Quotes, semicolons, parentheses, comments: refused.
+_PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_ ]{0,63}$")
+
+_CSV_SUFFIXES = (".csv", ".txt", ".tsv", ".csv.gz", ".txt.gz", ".tsv.gz")
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+_XLSX_SUFFIXES = (".xlsx", ".xlsm")
+
+# DuckDB's CSV reader error types -> our reason codes (reject_errors.error_type).
+_REJECT_REASONS = {
+    "INVALID ENCODING": "invalid_encoding",
+    "MISSING COLUMNS": "wrong_field_count",
+    "TOO MANY COLUMNS": "wrong_field_count",
+    "UNQUOTED VALUE": "malformed_quoting",
+    "UNTERMINATED QUOTES": "malformed_quoting",
+    "LINE SIZE OVER MAXIMUM": "line_too_long",
+}
+
+
+class InputError(Exception):
+    """The input cannot be landed at all. The message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class FormatSpec:
+    """How one input format maps to the canonical line-item fields.
+
+    ``columns`` maps a canonical field to the source column names that may
+    carry it (the first one present wins); ``required`` lists canonical fields
+    the file must have.
+    """
+
+    name: str
+    reader: str  # "table" (CSV/Parquet/XLSX with a header) or "whitespace"
+    columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    required: tuple[str, ...] = ()
+
+
+FORMATS: dict[str, FormatSpec] = {
+    "online_retail_ii": FormatSpec(
+        name="online_retail_ii",
+        reader="table",
+        columns={
+            # Online Retail II names first, then the older Online Retail (I) names.
+            "invoice_id": ("Invoice", "InvoiceNo"),
+            "product_id": ("StockCode",),
+            "description": ("Description",),
+            "quantity": ("Quantity",),
+            "invoiced_at": ("InvoiceDate",),
+            "unit_price": ("Price", "UnitPrice"),
+            "customer_id": ("Customer ID", "CustomerID"),
+            "country": ("Country",),
+        },
+        required=(
+            "invoice_id",
+            "product_id",
+            "quantity",
+            "invoiced_at",
+            "unit_price",
+            "customer_id",
+        ),
+    ),
+    # CDNOW: whitespace separated, customer, YYYYMMDD, CDs, dollars (the master
+    # file, optional header); the 1/10 sample adds a second id column.
+    "cdnow": FormatSpec(name="cdnow", reader="whitespace"),
+    # Any CSV/Parquet/XLSX; the columns come from the input_columns var.
+    "mapped": FormatSpec(
+        name="mapped", reader="table", required=("customer_id", "invoiced_at")
+    ),
+}
+
+
+@dataclass(frozen=True)
+class LandingRequest:
+    """What to land: validated from the dbt vars by :func:`parse_request`."""
+
+    input_format: str
+    paths: tuple[str, ...]
+    delimiter: str | None = None  # None = let DuckDB sniff it
+    sheet: str | None = None
+    columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    required: tuple[str, ...] = ()
+    reader: str = "table"
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _parse_mapping(raw: Any) -> dict[str, str]:
+    if raw in (None, "", "{}"):
+        return {}
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"var input_columns is not a mapping of field: column ({exc.msg})"
+            ) from None
+    if not isinstance(raw, dict):
+        raise InputError("var input_columns must be a mapping of field: column")
+    mapping = {}
+    for key, value in raw.items():
+        if key not in CANONICAL_FIELDS:
+            raise InputError(
+                f"var input_columns: unknown field {key!r}; "
+                f"known fields: {', '.join(CANONICAL_FIELDS)}"
+            )
+        if not isinstance(value, str) or not _PLAIN_NAME.match(value):
+            raise InputError(
+                f"var input_columns: {key} = {value!r} is not a plain column name "
+                "(letters, digits, underscore, space; no quotes, semicolons or SQL)"
+            )
+        mapping[key] = value
+    return mapping
+
+
+def _expand_paths(input_path: str) -> tuple[str, ...]:
+    if not input_path:
+        raise InputError("var input_path is empty: point it at the transactions file")
+    if any(char in input_path for char in "*?["):
+        paths = tuple(sorted(glob.glob(input_path)))
+        if not paths:
+            raise InputError(f"input file {input_path}: no file matches this pattern")
+        return paths
+    if not os.path.exists(input_path):
+        raise InputError(f"input file {input_path}: file not found")
+    if os.path.isdir(input_path):
+        raise InputError(f"input file {input_path}: is a folder, not a file")
+    return (input_path,)
+
+
+def file_kind(path: str) -> str:
+    """csv, parquet or xlsx, from the file name; InputError otherwise."""
+    lower = path.lower()
+    if lower.endswith(_PARQUET_SUFFIXES):
+        return "parquet"
+    if lower.endswith(_XLSX_SUFFIXES):
+        return "xlsx"
+    if lower.endswith(_CSV_SUFFIXES):
+        return "csv"
+    raise InputError(
+        f"input file {path}: unknown file type; use .csv, .txt, .tsv (optionally "
+        ".gz), .parquet or .xlsx"
+    )
+
+
+def parse_request(
+    *,
+    input_format: str,
+    input_path: str,
+    delimiter: str = "auto",
+    sheet: str = "",
+    input_columns: Any = None,
+) -> LandingRequest:
+    """Validate the user's vars; raise InputError with one clear line if wrong."""
+    if input_format not in FORMATS:
+        raise InputError(
+            f"var input_format = {input_format!r} is not one of "
+            f"{', '.join(sorted(FORMATS))}"
+        )
+    spec = FORMATS[input_format]
+    delimiter = (delimiter or "auto").strip() if delimiter != " " else delimiter
+    if delimiter in ("auto", ""):
+        delim = None
+    elif delimiter in ("\\t", "tab"):
+        delim = "\t"
+    elif len(delimiter) == 1 and delimiter not in "'\"\n\r":
+        delim = delimiter
+    else:
+        raise InputError(
+            f"var input_delimiter = {delimiter!r}: use auto or one character"
+        )
+    mapping = _parse_mapping(input_columns)
+    if input_format == "mapped":
+        missing = [name for name in spec.required if name not in mapping]
+        if "unit_price" not in mapping and "line_amount" not in mapping:
+            missing.append("unit_price or line_amount")
+        if missing:
+            raise InputError(
+                "input_format mapped needs var input_columns to name the column for: "
+                + ", ".join(missing)
+            )
+        columns = {key: (value,) for key, value in mapping.items()}
+    elif mapping:
+        raise InputError(
+            f"var input_columns is only used with input_format mapped, not "
+            f"{input_format}"
+        )
+    else:
+        columns = dict(spec.columns)
+    paths = _expand_paths(input_path)
+    for path in paths:
+        kind = file_kind(path)
+        if spec.reader == "whitespace" and kind != "csv":
+            raise InputError(f"input file {path}: the cdnow format is a text file")
+        if os.path.getsize(path) == 0:
+            raise InputError(f"input file {path}: the file is empty (0 bytes)")
+    return LandingRequest(
+        input_format=input_format,
+        paths=paths,
+        delimiter=delim,
+        sheet=sheet or None,
+        columns=columns,
+        required=spec.required,
+        reader=spec.reader,
+    )
+
+
+def _csv_options(request: LandingRequest, *, header: bool) -> str:
+    options = [
+        "all_varchar = true",
+        f"header = {str(header).lower()}",
+        "store_rejects = true",
+        "ignore_errors = true",
+        "rejects_table = 'clv_landing_rejects'",
+        "rejects_scan = 'clv_landing_scans'",
+        "filename = true",
+        "sample_size = 20480",
+    ]
+    if request.delimiter is not None:
+        options.append(f"delim = {_sql_string(request.delimiter)}")
+    return ", ".join(options)
+
+
+def _path_list(paths: tuple[str, ...]) -> str:
+    return "[" + ", ".join(_sql_string(path) for path in paths) + "]"
+
+
+def _resolve_columns(
+    request: LandingRequest, available: list[str], source: str
+) -> dict[str, str | None]:
+    """Canonical field -> the source column that carries it (or None)."""
+    resolved: dict[str, str | None] = {}
+    for name in CANONICAL_FIELDS:
+        candidates = request.columns.get(name, ())
+        resolved[name] = next((c for c in candidates if c in available), None)
+    missing = [
+        " or ".join(request.columns.get(name, (name,)))
+        for name in request.required
+        if resolved.get(name) is None
+    ]
+    if request.input_format == "mapped" and not (
+        resolved["unit_price"] or resolved["line_amount"]
+    ):
+        missing.append(
+            " or ".join(
+                request.columns.get("unit_price", ())
+                + request.columns.get("line_amount", ())
+            )
+        )
+    if missing:
+        shown = ", ".join(repr(c) for c in available[:12])
+        hint = ""
+        if len(available) == 1:
+            hint = " (one column only: is input_delimiter right?)"
+        raise InputError(
+            f"input file {source}: missing required column(s) {', '.join(missing)}; "
+            f"found {shown}{hint}"
+        )
+    return resolved
+
+
+def _reject_rows_sql(con) -> str:
+    """SQL for one landed row per line the CSV reader rejected."""
+    reasons = " ".join(
+        f"when {_sql_string(key)} then {_sql_string(value)}"
+        for key, value in _REJECT_REASONS.items()
+    )
+    return f"""
+        select
+            scans.file_path as source_file,
+            errors.line as source_line_number,
+            case min(errors.error_type::varchar) {reasons}
+                else 'unreadable_line' end as load_error,
+            trim(min(errors.csv_line), chr(10) || chr(13)) as raw_line
+        from clv_landing_rejects as errors
+        inner join clv_landing_scans as scans
+            on errors.scan_id = scans.scan_id and errors.file_id = scans.file_id
+        group by all
+    """
+
+
+def _run(con, sql: str) -> list[tuple]:
+    """Execute and fetch everything (DuckDB 2.0 blocks on unfinished results)."""
+    return con.execute(sql).fetchall()
+
+
+def _columns_of(con, sql: str) -> list[str]:
+    return [row[0] for row in _run(con, f"describe {sql}")]
+
+
+def _land_table_csv(con, request: LandingRequest) -> str:
+    """Return SQL selecting LANDED_COLUMNS from CSV input(s)."""
+    sources = []
+    for path in request.paths:
+        reader = f"read_csv({_sql_string(path)}, {_csv_options(request, header=True)})"
+        try:
+            available = _columns_of(con, f"select * from {reader}")
+        except Exception as exc:  # duckdb raises several error classes here
+            raise InputError(
+                f"input file {path}: cannot read it ({_first_line(exc)})"
+            ) from None
+        available = [c for c in available if c != "filename"]
+        sources.append((path, _resolve_columns(request, available, path)))
+    # One scan over all files with union_by_name keeps rejects in one table.
+    selects = []
+    for path, resolved in sources:
+        reader = f"read_csv({_sql_string(path)}, {_csv_options(request, header=True)})"
+        selects.append(_canonical_select(request, resolved, reader))
+    return "\nunion all\n".join(selects)
+
+
+def _canonical_select(
+    request: LandingRequest, resolved: dict[str, str | None], relation: str
+) -> str:
+    fields = ",\n".join(
+        f"{_quote_ident(source)}::varchar as {name}"
+        if source
+        else f"null::varchar as {name}"
+        for name, source in resolved.items()
+    )
+    return f"""
+        select
+            {_sql_string(request.input_format)} as input_format,
+            filename as source_file,
+            row_number() over () as raw_row_id,
+            null::bigint as source_line_number,
+            null::varchar as load_error,
+            null::varchar as raw_line,
+            {fields}
+        from {relation}
+    """
+
+
+def _land_whitespace(con, request: LandingRequest) -> str:
+    """CDNOW-style whitespace-separated text, with or without a header line."""
+    selects = []
+    for path in request.paths:
+        skip = 1 if _first_line_is_header(path) else 0
+        reader = (
+            f"read_csv({_sql_string(path)}, columns = {{'line': 'varchar'}}, "
+            f"delim = chr(31), quote = '', escape = '', header = false, "
+            f"skip = {skip}, store_rejects = true, ignore_errors = true, "
+            "rejects_table = 'clv_landing_rejects', "
+            "rejects_scan = 'clv_landing_scans', filename = true)"
+        )
+        selects.append(
+            f"""
+            select
+                filename as source_file,
+                line,
+                regexp_split_to_array(trim(line), '\\s+') as parts
+            from {reader}
+            """
+        )
+    lines = "\nunion all\n".join(selects)
+    return f"""
+        with lines as ({lines})
+        select
+            {_sql_string(request.input_format)} as input_format,
+            source_file,
+            row_number() over () as raw_row_id,
+            null::bigint as source_line_number,
+            case when len(parts) not in (4, 5) then 'wrong_field_count' end
+                as load_error,
+            case when len(parts) not in (4, 5) then line end as raw_line,
+            null::varchar as invoice_id,
+            null::varchar as product_id,
+            null::varchar as description,
+            case len(parts) when 4 then parts[3] when 5 then parts[4] end
+                as quantity,
+            null::varchar as unit_price,
+            case len(parts) when 4 then parts[4] when 5 then parts[5] end
+                as line_amount,
+            case len(parts) when 4 then parts[2] when 5 then parts[3] end
+                as invoiced_at,
+            case len(parts) when 4 then parts[1] when 5 then parts[1] end
+                as customer_id,
+            null::varchar as country
+        from lines
+    """
+
+
+def _first_line_is_header(path: str) -> bool:
+    with open(path, "rb") as handle:
+        first = handle.readline().split()
+    return bool(first) and not first[0].decode("latin-1").isdigit()
+
+
+def _land_parquet(
+    con,
+    request: LandingRequest,
+    paths: tuple[str, ...],
+    display: dict[str, str] | None = None,
+) -> str:
+    selects = []
+    for path in paths:
+        reader = f"read_parquet({_sql_string(path)}, filename = true)"
+        try:
+            available = _columns_of(con, f"select * from {reader}")
+        except Exception as exc:
+            raise InputError(
+                f"input file {path}: cannot read it ({_first_line(exc)})"
+            ) from None
+        available = [c for c in available if c != "filename"]
+        resolved = _resolve_columns(request, available, (display or {}).get(path, path))
+        selects.append(_canonical_select(request, resolved, reader))
+    return "\nunion all\n".join(selects)
+
+
+def xlsx_to_parquet(
+    path: str, out_dir: str, sheet: str | None = None
+) -> list[tuple[str, str]]:
+    """Convert each sheet of an XLSX workbook into a Parquet file of text columns.
+
+    DuckDB 2.0 cannot load its excel extension offline (TOOLCHAIN.md), so the
+    workbook is streamed with openpyxl. Returns (parquet path, "workbook#sheet")
+    pairs, one per sheet.
+    """
+    import openpyxl
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:
+        raise InputError(
+            f"input file {path}: not a readable XLSX workbook ({_first_line(exc)})"
+        ) from None
+    names = workbook.sheetnames
+    if sheet is not None:
+        if sheet not in names:
+            raise InputError(
+                f"input file {path}: no sheet {sheet!r}; sheets: {', '.join(names)}"
+            )
+        names = [sheet]
+    outputs = []
+    for index, name in enumerate(names):
+        rows = workbook[name].iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            continue
+        header = [
+            str(h) if h is not None else f"column{i}" for i, h in enumerate(header)
+        ]
+        columns: list[list[str | None]] = [[] for _ in header]
+        for row in rows:
+            if row is None or all(value is None for value in row):
+                continue
+            for position in range(len(header)):
+                value = row[position] if position < len(row) else None
+                columns[position].append(_cell_text(value))
+        table = pa.table(
+            {
+                name_: pa.array(col, pa.string())
+                for name_, col in zip(header, columns, strict=True)
+            }
+        )
+        out = os.path.join(out_dir, f"sheet_{index}.parquet")
+        pq.write_table(table, out)
+        outputs.append((out, f"{path}#{name}"))
+    workbook.close()
+    if not outputs:
+        raise InputError(f"input file {path}: the workbook has no rows")
+    return outputs
+
+
+def _cell_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, float) and value.is_integer():
+        return f"{value:.1f}"
+    return str(value)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def land(con, request: LandingRequest, *, work_dir: str | None = None):
+    """Land the request's files through DuckDB connection ``con``.
+
+    Returns a DuckDB relation with :data:`LANDED_COLUMNS`: one row per data
+    row read, plus one row per line the reader rejected (``load_error`` set).
+    """
+    _run(con, "drop table if exists clv_landing_rejects")
+    _run(con, "drop table if exists clv_landing_scans")
+    kinds = {file_kind(path) for path in request.paths}
+    if len(kinds) > 1:
+        raise InputError(
+            "input files mix file types (" + ", ".join(sorted(kinds)) + "): use one"
+        )
+    kind = kinds.pop()
+    if request.reader == "whitespace":
+        body = _land_whitespace(con, request)
+    elif kind == "csv":
+        body = _land_table_csv(con, request)
+    elif kind == "parquet":
+        body = _land_parquet(con, request, request.paths)
+    else:
+        work_dir = work_dir or tempfile.mkdtemp(prefix="clv_xlsx_")
+        converted = []
+        for path in request.paths:
+            converted.extend(xlsx_to_parquet(path, work_dir, request.sheet))
+        body = _land_parquet(
+            con, request, tuple(p for p, _ in converted), dict(converted)
+        )
+        # Show the workbook and sheet, not the temporary Parquet file.
+        mapping_sql = " ".join(
+            f"when {_sql_string(out)} then {_sql_string(shown)}"
+            for out, shown in converted
+        )
+        body = f"""
+            select * replace (case source_file {mapping_sql} end as source_file)
+            from ({body})
+        """
+    try:
+        _run(con, f"create or replace temp table clv_landing_rows as {body}")
+    except Exception as exc:
+        raise InputError(
+            f"input file {', '.join(request.paths)}: cannot read it "
+            f"({_first_line(exc)})"
+        ) from None
+    if kind == "csv":
+        rejects = _reject_rows_sql(con)
+        _run(
+            con,
+            f"""
+            insert into clv_landing_rows
+            select
+                {_sql_string(request.input_format)},
+                rejects.source_file,
+                totals.n_rows + row_number() over (
+                    order by rejects.source_file, rejects.source_line_number
+                ),
+                rejects.source_line_number,
+                rejects.load_error,
+                rejects.raw_line,
+                {", ".join("null" for _ in CANONICAL_FIELDS)}
+            from ({rejects}) as rejects
+            cross join (select count(*) as n_rows from clv_landing_rows) as totals
+            """
+        )
+    count = _run(con, "select count(*) from clv_landing_rows")[0][0]
+    if count == 0:
+        raise InputError(
+            f"input file {', '.join(request.paths)}: no data rows (only a header?)"
+        )
+    return con.table("clv_landing_rows")
+
+
+def check_input(
+    input_format: str,
+    input_path: str,
+    delimiter: str = "auto",
+    sheet: str = "",
+    input_columns: Any = None,
+) -> str:
+    """Validate the input vars and the file's header without landing anything.
+
+    Returns "" when the input looks usable, else the one-line problem. Used by
+    the ``clv_check_input`` SQL function (see :mod:`clv_warehouse.dbt_plugin`)
+    so that dbt reports a bad input as one line instead of a Python traceback.
+    """
+    import duckdb
+
+    try:
+        request = parse_request(
+            input_format=input_format,
+            input_path=input_path,
+            delimiter=delimiter,
+            sheet=sheet,
+            input_columns=input_columns,
+        )
+        if request.reader == "table":
+            con = duckdb.connect()
+            try:
+                for path in request.paths:
+                    kind = file_kind(path)
+                    if kind == "csv":
+                        reader = (
+                            f"read_csv({_sql_string(path)}, "
+                            f"{_csv_options(request, header=True)})"
+                        )
+                    elif kind == "parquet":
+                        reader = f"read_parquet({_sql_string(path)})"
+                    else:
+                        for header, shown in _xlsx_headers(path, request.sheet):
+                            _resolve_columns(request, header, shown)
+                        continue
+                    try:
+                        available = _columns_of(con, f"select * from {reader}")
+                    except Exception as exc:
+                        raise InputError(
+                            f"input file {path}: cannot read it ({_first_line(exc)})"
+                        ) from None
+                    available = [c for c in available if c != "filename"]
+                    _resolve_columns(request, available, path)
+            finally:
+                con.close()
+    except InputError as exc:
+        return str(exc)
+    return ""
+
+
+def _xlsx_headers(path: str, sheet: str | None) -> list[tuple[list[str], str]]:
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:
+        raise InputError(
+            f"input file {path}: not a readable XLSX workbook ({_first_line(exc)})"
+        ) from None
+    names = workbook.sheetnames if sheet is None else [sheet]
+    headers = []
+    for name in names:
+        if name not in workbook.sheetnames:
+            raise InputError(
+                f"input file {path}: no sheet {name!r}; "
+                f"sheets: {', '.join(workbook.sheetnames)}"
+            )
+        first = next(workbook[name].iter_rows(values_only=True, max_row=1), None)
+        header = [str(value) for value in (first or ()) if value is not None]
+        headers.append((header, f"{path}#{name}"))
+    workbook.close()
+    return headers
