@@ -1,0 +1,63 @@
+{#-
+    Cancellation lines (Online Retail invoices starting with C) matched to the
+    latest earlier purchase of the same product by the same customer. Unmatched
+    cancellations (the purchase predates the data) are quarantined.
+-#}
+with
+
+classified as (
+
+    select * from {{ ref('int_lines_classified') }}
+    where rejection_reason is null
+
+),
+
+cancellations as (
+
+    select * from classified
+    where is_cancellation
+
+),
+
+sales as (
+
+    select * from classified
+    where not is_cancellation
+
+),
+
+candidates_ranked as (
+
+    select
+        cancellations.raw_row_id,
+        sales.invoice_id as original_invoice_id,
+        row_number() over (
+            partition by cancellations.raw_row_id
+            order by sales.invoiced_at desc, sales.invoice_id desc, sales.raw_row_id desc
+        ) as candidate_rank
+
+    from cancellations
+    inner join sales
+        on
+            cancellations.customer_id = sales.customer_id
+            and cancellations.product_id = sales.product_id
+            and sales.invoiced_at <= cancellations.invoiced_at
+
+),
+
+matched as (
+
+    select
+        cancellations.raw_row_id,
+        candidates_ranked.original_invoice_id,
+        candidates_ranked.original_invoice_id is not null as is_matched
+
+    from cancellations
+    left join candidates_ranked
+        on
+            cancellations.raw_row_id = candidates_ranked.raw_row_id
+            and candidates_ranked.candidate_rank = 1
+
+)
+
+select * from matched

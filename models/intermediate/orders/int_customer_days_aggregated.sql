@@ -1,0 +1,51 @@
+{#-
+    Customer-day activity: purchases of one customer on one day merged into one
+    transaction, the standard input of buy-till-you-die models. Returns count on
+    the day they happened.
+-#}
+with
+
+lines as (
+
+    select * from {{ ref('int_lines_cleaned') }}
+
+),
+
+aggregated as (
+
+    select
+        customer_id,
+        cast(invoiced_at as date) as activity_date,
+        count(distinct case when line_type = 'sale' then invoice_id end)
+            as order_count,
+        count(*) as line_count,
+        sum(case when line_type = 'sale' then quantity else 0 end) as unit_count,
+        sum(case when line_type = 'sale' then line_amount else 0 end)
+            as gross_amount,
+        -sum(case when line_type = 'return' then line_amount else 0 end)
+            as returned_amount,
+        sum(line_amount) as net_amount
+
+    from lines
+    group by 1, 2
+
+),
+
+flagged as (
+
+    select
+        customer_id,
+        order_count,
+        line_count,
+        unit_count,
+        gross_amount,
+        returned_amount,
+        net_amount,
+        order_count > 0 as has_purchase,
+        activity_date
+
+    from aggregated
+
+)
+
+select * from flagged
