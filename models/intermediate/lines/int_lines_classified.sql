@@ -1,6 +1,9 @@
 {#-
     Every staged row with the first quarantine rule it breaks (null = clean so
-    far). Rules are applied in the order of seed quarantine_reasons. Cancellation
+    far). Two rules depend on what the format gives: an exact repeat is a
+    duplicate only on an invoice (a transaction log like CDNOW has no line
+    identity, so two equal rows are two purchases), and a zero price is a free
+    line to drop, while a zero-amount transaction in a log is still a purchase. Rules are applied in the order of seed quarantine_reasons. Cancellation
     lines that pass are matched to an earlier purchase in int_returns_matched.
 -#}
 with
@@ -37,7 +40,7 @@ non_product_flagged as (
 
     select
         duplicates_numbered.*,
-        exists (
+        exists(
             select 1
             from non_product_codes
             where
@@ -72,9 +75,11 @@ classified as (
                 invoiced_at < cast('{{ var("valid_from") }}' as timestamp)
                 or invoiced_at >= cast('{{ var("valid_to") }}' as timestamp)
                 then 'date_out_of_range'
-            when copy_number > 1 then 'duplicate'
+            when copy_number > 1 and invoice_text is not null then 'duplicate'
             when is_non_product then 'non_product_line'
-            when unit_price <= 0 or line_amount = 0 then 'non_positive_price'
+            when unit_price < 0 or line_amount < 0 then 'non_positive_price'
+            when unit_price_text is not null and unit_price = 0
+                then 'non_positive_price'
             when not is_cancellation and quantity <= 0 then 'non_positive_quantity'
             when is_cancellation and quantity > 0 then 'invalid_cancellation'
         end as rejection_reason

@@ -33,7 +33,8 @@ candidates_ranked as (
         sales.invoice_id as original_invoice_id,
         row_number() over (
             partition by cancellations.raw_row_id
-            order by sales.invoiced_at desc, sales.invoice_id desc, sales.raw_row_id desc
+            order by
+                sales.invoiced_at desc, sales.invoice_id desc, sales.raw_row_id desc
         ) as candidate_rank
 
     from cancellations
@@ -41,7 +42,7 @@ candidates_ranked as (
         on
             cancellations.customer_id = sales.customer_id
             and cancellations.product_id = sales.product_id
-            and sales.invoiced_at <= cancellations.invoiced_at
+            and cancellations.invoiced_at >= sales.invoiced_at
 
 ),
 

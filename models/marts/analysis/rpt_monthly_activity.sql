@@ -26,7 +26,8 @@ first_orders as (
 orders_by_month as (
 
     select
-        cast({{ dbt.date_trunc('month', 'orders.invoiced_at') }} as date) as month_start,
+        cast({{ dbt.date_trunc('month', 'orders.invoiced_at') }} as date)
+            as month_start,
         count(*) as order_count,
         count(distinct orders.customer_id) as active_customer_count,
         count(

@@ -1,0 +1,103 @@
+"""Command line behind `make run`: build the warehouse, then say what it holds.
+
+    python -m clv_warehouse.cli build [dbt build options...]
+    python -m clv_warehouse.cli summary [--path FILE]
+
+`build` runs `dbt build` (output streamed as dbt prints it) and, when it
+succeeds, prints where the DuckDB file is and a line per gold table. Its exit
+code is dbt's, so a scheduler can act on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+DEFAULT_PATH = "warehouse/clv_warehouse.duckdb"
+
+
+def warehouse_path(target: str = "dev") -> Path:
+    """The DuckDB file the profile writes to (CLV_DUCKDB_PATH overrides)."""
+    default = "warehouse/ci.duckdb" if target == "ci" else DEFAULT_PATH
+    return Path(os.environ.get("CLV_DUCKDB_PATH", default)).resolve()
+
+
+def summarize(path: Path, out=sys.stdout) -> None:
+    """Print the gold tables with their row counts and a few headline figures."""
+    import duckdb
+
+    if not path.exists():
+        print(f"no warehouse at {path}: run `make run` first", file=out)
+        return
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = con.execute(
+            """
+            select table_schema, table_name
+            from information_schema.tables
+            where table_schema = 'gold'
+            order by table_name
+            """
+        ).fetchall()
+        print(f"\nWarehouse: {path}", file=out)
+        print("Open it read-only from any DuckDB client, e.g.", file=out)
+        print(f'  duckdb -readonly {path} "from gold.dim_customers limit 5"', file=out)
+        print("\nGold tables:", file=out)
+        for schema, name in tables:
+            count = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()
+            print(f"  {schema}.{name:<36} {count[0]:>12,} rows", file=out)
+        landed = con.execute(
+            "select count(*) from staging.stg_input__landed_lines"
+        ).fetchone()[0]
+        clean = con.execute("select count(*) from silver.int_lines_cleaned").fetchone()
+        quarantined = con.execute(
+            "select count(*) from silver.int_lines_quarantined"
+        ).fetchone()[0]
+        print(
+            f"\nRaw rows {landed:,} = clean lines {clean[0]:,} "
+            f"+ quarantined {quarantined:,}",
+            file=out,
+        )
+    finally:
+        con.close()
+
+
+def _build(dbt_args: list[str]) -> int:
+    dbt = Path(sys.executable).with_name("dbt")
+    command = [str(dbt), "build", *dbt_args]
+    started = time.monotonic()
+    print("==> " + " ".join(command), flush=True)
+    status = subprocess.call(command)
+    elapsed = time.monotonic() - started
+    if status != 0:
+        print(f"\ndbt build failed (exit {status}) after {elapsed:.1f} s", flush=True)
+        return status
+    print(f"\ndbt build finished in {elapsed:.1f} s")
+    target = "dev"
+    if "--target" in dbt_args:
+        target = dbt_args[dbt_args.index("--target") + 1]
+    summarize(warehouse_path(target))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="clv-warehouse", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("build", help="dbt build, then a summary of gold")
+    summary = commands.add_parser("summary", help="what the warehouse holds")
+    summary.add_argument("--path", type=Path, default=None)
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "build":
+        return _build(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    summarize(args.path or warehouse_path())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
