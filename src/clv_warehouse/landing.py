@@ -361,12 +361,15 @@ def _land_table_csv(con, request: LandingRequest) -> str:
     selects = []
     for path, resolved in sources:
         reader = f"read_csv({_sql_string(path)}, {_csv_options(request, header=True)})"
-        selects.append(_canonical_select(request, resolved, reader))
+        selects.append(_canonical_select(request, resolved, reader, len(selects)))
     return "\nunion all\n".join(selects)
 
 
 def _canonical_select(
-    request: LandingRequest, resolved: dict[str, str | None], relation: str
+    request: LandingRequest,
+    resolved: dict[str, str | None],
+    relation: str,
+    file_index: int,
 ) -> str:
     fields = ",\n".join(
         f"{_quote_ident(source)}::varchar as {name}"
@@ -378,7 +381,8 @@ def _canonical_select(
         select
             {_sql_string(request.input_format)} as input_format,
             filename as source_file,
-            row_number() over () as raw_row_id,
+            {file_index} as file_index,
+            row_number() over () as file_row,
             null::bigint as source_line_number,
             null::varchar as load_error,
             null::varchar as raw_line,
@@ -403,6 +407,8 @@ def _land_whitespace(con, request: LandingRequest) -> str:
             f"""
             select
                 filename as source_file,
+                {len(selects)} as file_index,
+                row_number() over () as file_row,
                 line,
                 regexp_split_to_array(trim(line), '\\s+') as parts
             from {reader}
@@ -414,7 +420,8 @@ def _land_whitespace(con, request: LandingRequest) -> str:
         select
             {_sql_string(request.input_format)} as input_format,
             source_file,
-            row_number() over () as raw_row_id,
+            file_index,
+            file_row,
             null::bigint as source_line_number,
             case when len(parts) not in (4, 5) then 'wrong_field_count' end
                 as load_error,
@@ -459,7 +466,7 @@ def _land_parquet(
             ) from None
         available = [c for c in available if c != "filename"]
         resolved = _resolve_columns(request, available, (display or {}).get(path, path))
-        selects.append(_canonical_select(request, resolved, reader))
+        selects.append(_canonical_select(request, resolved, reader, len(selects)))
     return "\nunion all\n".join(selects)
 
 
@@ -572,8 +579,16 @@ def land(con, request: LandingRequest, *, work_dir: str | None = None):
             select * replace (case source_file {mapping_sql} end as source_file)
             from ({body})
         """
+    numbered = f"""
+        select
+            input_format,
+            source_file,
+            row_number() over (order by file_index, file_row) as raw_row_id,
+            {", ".join(LANDED_COLUMNS[3:])}
+        from ({body})
+    """
     try:
-        _run(con, f"create or replace temp table clv_landing_rows as {body}")
+        _run(con, f"create or replace temp table clv_landing_rows as {numbered}")
     except Exception as exc:
         raise InputError(
             f"input file {', '.join(request.paths)}: cannot read it "
@@ -597,7 +612,7 @@ def land(con, request: LandingRequest, *, work_dir: str | None = None):
                 {", ".join("null" for _ in CANONICAL_FIELDS)}
             from ({rejects}) as rejects
             cross join (select count(*) as n_rows from clv_landing_rows) as totals
-            """
+            """,
         )
     count = _run(con, "select count(*) from clv_landing_rows")[0][0]
     if count == 0:
@@ -654,6 +669,10 @@ def check_input(
                         ) from None
                     available = [c for c in available if c != "filename"]
                     _resolve_columns(request, available, path)
+                    if not _run(con, f"select 1 from {reader} limit 1"):
+                        raise InputError(
+                            f"input file {path}: no data rows (only a header?)"
+                        )
             finally:
                 con.close()
     except InputError as exc:

@@ -77,7 +77,7 @@ classified as (
                 then 'date_out_of_range'
             when copy_number > 1 and invoice_text is not null then 'duplicate'
             when is_non_product then 'non_product_line'
-            when unit_price < 0 or line_amount < 0 then 'non_positive_price'
+            when unit_price < 0 then 'non_positive_price'
             when unit_price_text is not null and unit_price = 0
                 then 'non_positive_price'
             when not is_cancellation and quantity <= 0 then 'non_positive_quantity'

@@ -1,0 +1,69 @@
+"""Shared fixtures: small real files written to tmp_path, and a project runner."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[2]
+DBT = Path(sys.executable).with_name("dbt")
+
+HEADER = (
+    "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n"
+)
+GOOD_LINES = [
+    '489434,85048,"15CM CHRISTMAS GLASS BALL, 20 LIGHTS",12,2009-12-01 07:45:00,'
+    "6.95,13085.0,United Kingdom\n",
+    "489434,79323P,PINK CHERRY LIGHTS,12,2009-12-01 07:45:00,6.75,13085.0,"
+    "United Kingdom\n",
+    "489435,22350,CAT BOWL ,12,2009-12-01 07:46:00,2.55,13086.0,France\n",
+    "489436,22195,LARGE HEART MEASURING SPOONS,24,2009-12-02 09:06:00,1.65,,"
+    "United Kingdom\n",
+]
+
+
+@pytest.fixture
+def write_file(tmp_path):
+    """Write bytes or text to a file in tmp_path and return its path as str."""
+
+    def _write(name: str, content: str | bytes) -> str:
+        path = tmp_path / name
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        path.write_bytes(data)
+        return str(path)
+
+    return _write
+
+
+def run_dbt(args: list[str], db_path: Path, **vars_) -> subprocess.CompletedProcess:
+    """Run dbt in the project against its own DuckDB file; capture the output."""
+    import json
+
+    env = dict(os.environ, DBT_PROFILES_DIR="profiles", CLV_DUCKDB_PATH=str(db_path))
+    command = [str(DBT), *args, "--target", "ci"]
+    if vars_:
+        command += ["--vars", json.dumps(vars_)]
+    target = db_path.parent / "dbt_target"
+    env["DBT_TARGET_PATH"] = str(target)
+    env["DBT_LOG_PATH"] = str(db_path.parent / "dbt_logs")
+    return subprocess.run(
+        command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.fixture
+def dbt_runner(tmp_path):
+    """Run dbt with a fresh warehouse file under tmp_path."""
+    db_path = tmp_path / "warehouse.duckdb"
+
+    def _run(args, **vars_):
+        return run_dbt(args, db_path, **vars_)
+
+    _run.db_path = db_path
+    yield _run
+    shutil.rmtree(tmp_path / "dbt_target", ignore_errors=True)
