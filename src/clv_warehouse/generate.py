@@ -456,6 +456,7 @@ def write_csv(
     a float string (``12346.0``) or empty; fields are quoted only when needed.
     """
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     lines = customers = invoices = 0
     with path.open("w", newline="", encoding="utf-8") as fh:
@@ -489,6 +490,7 @@ def write_parquet(
     per customer so that the file has about that many lines (within ~1%).
     """
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     lines = customers = invoices = 0
     pending: list[pa.Table] = []
@@ -538,6 +540,7 @@ def write_xlsx(
     from openpyxl import Workbook
 
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     config = config or GeneratorConfig()
     start = time.perf_counter()
     bounds, names = _sheet_bounds(config)
