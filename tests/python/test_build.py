@@ -1,0 +1,141 @@
+"""End to end: real dbt builds on CDNOW and on deliberately broken files."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+from conftest import GOOD_LINES, HEADER, PROJECT
+
+pytestmark = pytest.mark.slow
+
+# Everything from landing to the silver tables and the reconciliation test.
+SILVER = [
+    "--select",
+    "+assert_raw_rows_reconcile",
+    "+int_customer_days_aggregated",
+    "quarantine_reasons",
+]
+
+
+def query(db_path, sql):
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def counts(db_path):
+    landed, clean, quarantined = query(
+        db_path,
+        """
+        select
+            (select count(*) from staging.stg_input__landed_lines),
+            (select count(*) from silver.int_lines_cleaned),
+            (select count(*) from silver.int_lines_quarantined)
+        """,
+    )[0]
+    return landed, clean, quarantined
+
+
+def test_cdnow_reconciles_and_merges_same_day_purchases(dbt_runner):
+    result = dbt_runner(
+        ["build", *SILVER],
+        input_format="cdnow",
+        input_path=str(PROJECT / "data/cdnow/CDNOW_master.txt"),
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    landed, clean, quarantined = counts(dbt_runner.db_path)
+    assert landed == 69_659  # every transaction of the file
+    assert landed == clean + quarantined
+    days, customers = query(
+        dbt_runner.db_path,
+        "select count(*), count(distinct customer_id) "
+        "from silver.int_customer_days_aggregated",
+    )[0]
+    assert (days, customers) == (67_591, 23_570)
+
+
+def test_broken_rows_are_quarantined_with_reasons_and_reconcile(dbt_runner, write_file):
+    lines = [
+        HEADER,
+        *GOOD_LINES,
+        "\n",  # blank line: not a row
+        "489440,22,BAD DATE,1,31/31/2009 25:00,1.0,13085.0,UK\n",
+        "489441,22,TEXT QTY,twelve,2009-12-01 07:45:00,1.0,13085.0,UK\n",
+        "489442,22,TEXT PRICE,1,2009-12-01 07:45:00,1,50,13085.0,UK\n",  # 9 fields
+        "489443,22,FUTURE,1,2309-12-01 07:45:00,1.0,13085.0,UK\n",
+        "489444,22,NO DATE,1,,1.0,13085.0,UK\n",
+        "489445,22,EURO PRICE,1,2009-12-01 07:45:00,1;5,13085.0,UK\n",
+        GOOD_LINES[0],  # exact duplicate
+    ]
+    content = "".join(lines).encode() + (
+        b"489446,22,CAF\xe9 MUG,1,2009-12-01 07:45:00,1.0,13085.0,France\n"
+    )
+    path = write_file("broken.csv", content)
+    result = dbt_runner(["build", *SILVER], input_path=path)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "Traceback" not in result.stdout + result.stderr
+    landed, clean, quarantined = counts(dbt_runner.db_path)
+    data_rows = sum(1 for line in lines[1:] if line.strip()) + 1
+    assert landed == data_rows
+    assert landed == clean + quarantined
+    reasons = dict(
+        query(
+            dbt_runner.db_path,
+            "select coalesce(invoice_text, raw_line), reason_code "
+            "from silver.int_lines_quarantined",
+        )
+    )
+    by_reason = {}
+    for key, reason in reasons.items():
+        by_reason.setdefault(reason, []).append(key)
+    assert any(k.startswith("489440") for k in by_reason["unparseable_date"])
+    assert any(k.startswith("489441") for k in by_reason["unparseable_number"])
+    assert any(k.startswith("489445") for k in by_reason["unparseable_number"])
+    assert len(by_reason["wrong_field_count"]) == 1
+    assert any(k.startswith("489443") for k in by_reason["date_out_of_range"])
+    assert any(k.startswith("489444") for k in by_reason["missing_date"])
+    assert len(by_reason["invalid_encoding"]) == 1
+    assert len(by_reason["duplicate"]) == 1
+    assert len(by_reason["missing_customer"]) == 1  # GOOD_LINES[3] is a guest
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "extra_vars", "message"),
+    [
+        ("empty.csv", "", {}, "the file is empty (0 bytes)"),
+        (
+            "no_price.csv",
+            HEADER.replace(",Price", "") + "1,2,3,4,2009-12-01,5,UK\n",
+            {},
+            "missing required column(s) Price or UnitPrice",
+        ),
+        (
+            "semicolons.csv",
+            (HEADER + GOOD_LINES[1]).replace(",", ";"),
+            {"input_delimiter": ","},
+            "is input_delimiter right?",
+        ),
+        ("missing.csv", None, {}, "file not found"),
+        (
+            "mapped.csv",
+            "a,b\n1,2\n",
+            {"input_format": "mapped", "input_columns": {"customer_id": "a'--"}},
+            "is not a plain column name",
+        ),
+    ],
+)
+def test_unusable_input_stops_the_build_with_one_line(
+    dbt_runner, write_file, tmp_path, name, content, extra_vars, message
+):
+    path = write_file(name, content) if content is not None else str(tmp_path / name)
+    result = dbt_runner(["build", *SILVER], input_path=path, **extra_vars)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1
+    assert "Traceback" not in output
+    error_lines = [line for line in output.splitlines() if message in line]
+    assert error_lines, output[-3000:]
+    assert error_lines[0].strip().startswith("Invalid Input Error: ")
+    if "input_columns" not in extra_vars:
+        assert path in error_lines[0]
