@@ -12,7 +12,7 @@ SAMPLE := data/sample/online_retail_ii_sample.csv
 export DBT_PROFILES_DIR := profiles
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup sample run test lint sqlfluff pytest-fast dbt-ci pytest-slow clean
+.PHONY: help setup sample run backtest test lint sqlfluff pytest-fast dbt-ci pytest-slow clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,6 +35,20 @@ sample: $(SAMPLE)  ## (re)generate the bundled Online-Retail-II-shaped sample
 
 run: $(STAMP) $(SAMPLE)  ## build the whole warehouse on the bundled sample
 	@$(BIN)/python -m clv_warehouse.cli build
+
+# make backtest: the CDNOW standard split by default; override any of these, e.g.
+# make backtest BACKTEST_FORMAT=online_retail_ii BACKTEST_INPUT=$(SAMPLE) \
+#   BACKTEST_CUTOFF=2011-03-01 BACKTEST_HOLDOUT_END=2011-12-09 BACKTEST_DATASET=sample
+BACKTEST_FORMAT ?= cdnow
+BACKTEST_INPUT ?= data/cdnow/CDNOW_master.txt
+BACKTEST_CUTOFF ?= 1997-10-01
+BACKTEST_HOLDOUT_END ?= 1998-06-30
+BACKTEST_DATASET ?= cdnow_master
+BACKTEST_DB ?= warehouse/backtest.duckdb
+
+backtest: $(STAMP)  ## every CLV method against a holdout (CDNOW standard split by default)
+	@CLV_DUCKDB_PATH=$(BACKTEST_DB) $(BIN)/dbt build --quiet --vars '{input_format: $(BACKTEST_FORMAT), input_path: "$(BACKTEST_INPUT)", backtest_cutoff: "$(BACKTEST_CUTOFF)", backtest_holdout_end: "$(BACKTEST_HOLDOUT_END)", dataset_name: "$(BACKTEST_DATASET)"}'
+	@$(BIN)/python -m clv_warehouse.cli backtest-report --path $(BACKTEST_DB)
 
 lint: $(STAMP)  ## ruff (lint + format check)
 	@$(BIN)/ruff check .

@@ -66,6 +66,52 @@ def summarize(path: Path, out=sys.stdout) -> None:
         con.close()
 
 
+METRIC_ORDER = [
+    "customers",
+    "count_mae",
+    "count_rmse",
+    "total_purchases_predicted",
+    "total_purchases_actual",
+    "total_purchases_pct_error",
+    "spend_mae",
+    "spend_rmse",
+    "top10_revenue_share",
+    "top10_customer_recall",
+    "churn_auc",
+]
+
+
+def backtest_report(path: Path, out=sys.stdout) -> None:
+    """Print gold.clv_backtest_metrics as a metric x method table with grades."""
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        frame = con.execute(
+            "select dataset, backtest_cutoff::varchar as backtest_cutoff, "
+            "backtest_holdout_end::varchar as backtest_holdout_end, method, metric, "
+            "value, grade from gold.clv_backtest_metrics"
+        ).df()
+    finally:
+        con.close()
+    if frame.empty:
+        print("clv_backtest_metrics is empty", file=out)
+        return
+    first = frame.iloc[0]
+    print(
+        f"\nBacktest on {first['dataset']}: history before {first['backtest_cutoff']}"
+        f", holdout {first['backtest_cutoff']} .. {first['backtest_holdout_end']}",
+        file=out,
+    )
+    table = frame.pivot(index="metric", columns="method", values="value")
+    order = [m for m in METRIC_ORDER if m in table.index]
+    table = table.loc[order + [m for m in table.index if m not in order]]
+    table = table.map(lambda v: "-" if v != v else f"{v:,.3f}")
+    grades = frame.groupby("method")["grade"].first().fillna("baseline")
+    table.loc["grade vs naive_rate"] = grades.reindex(table.columns)
+    print(table.to_string(), file=out)
+
+
 def _build(dbt_args: list[str]) -> int:
     dbt = Path(sys.executable).with_name("dbt")
     command = [str(dbt), "build", *dbt_args]
@@ -90,11 +136,16 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("build", help="dbt build, then a summary of gold")
     summary = commands.add_parser("summary", help="what the warehouse holds")
     summary.add_argument("--path", type=Path, default=None)
+    report = commands.add_parser("backtest-report", help="print clv_backtest_metrics")
+    report.add_argument("--path", type=Path, default=None)
     args, rest = parser.parse_known_args(argv)
     if args.command == "build":
         return _build(rest)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    if args.command == "backtest-report":
+        backtest_report(args.path or warehouse_path())
+        return 0
     summarize(args.path or warehouse_path())
     return 0
 

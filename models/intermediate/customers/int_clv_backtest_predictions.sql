@@ -1,0 +1,142 @@
+{#-
+    Every CLV method's prediction for each customer of the backtest cutoff,
+    beside what the customer actually did in the holdout. Methods:
+    bgnbd_gg (probabilistic), naive_rate (the baseline: the calibration repeat
+    purchase rate x holdout length), heuristic_simple and heuristic_advanced
+    (the AWS formulas: ranking only, they predict no counts).
+-#}
+with
+
+summaries as (
+
+    select * from {{ ref('int_customers_summarized_at_cutoffs') }}
+    where cutoff_id = 'backtest'
+
+),
+
+scored as (
+
+    select * from {{ ref('int_customer_clv_scored') }}
+    where cutoff_id = 'backtest'
+
+),
+
+retention as (
+
+    select * from {{ ref('int_retention_at_cutoffs') }}
+    where cutoff_id = 'backtest'
+
+),
+
+naive as (
+
+    select
+        customer_id,
+        holdout_purchase_day_count,
+        holdout_gross_amount,
+        coalesce(frequency / nullif(tenure_days, 0), 0) * holdout_days
+            as predicted_purchases,
+        average_purchase_value
+
+    from summaries
+
+),
+
+probabilistic as (
+
+    select
+        'bgnbd_gg' as method,
+        summaries.customer_id,
+        scored.expected_purchases as predicted_purchases,
+        scored.expected_spend as predicted_spend,
+        scored.expected_spend as value_score,
+        scored.prob_no_purchase as churn_score,
+        summaries.holdout_purchase_day_count as actual_purchases,
+        summaries.holdout_gross_amount as actual_spend
+
+    from summaries
+    inner join scored
+        on summaries.customer_id = scored.customer_id
+
+),
+
+baseline as (
+
+    select
+        'naive_rate' as method,
+        customer_id,
+        predicted_purchases,
+        predicted_purchases * average_purchase_value as predicted_spend,
+        predicted_purchases * average_purchase_value as value_score,
+        exp(-predicted_purchases) as churn_score,
+        holdout_purchase_day_count as actual_purchases,
+        holdout_gross_amount as actual_spend
+
+    from naive
+
+),
+
+heuristics as (
+
+    select
+        summaries.customer_id,
+        summaries.holdout_purchase_day_count,
+        summaries.holdout_gross_amount,
+        {{ clv_simple(
+            'summaries.net_amount', 'summaries.purchase_day_count',
+            'summaries.recency_days', var('clv_discount_rate')
+        ) }} as simple_value,
+        {{ clv_advanced(
+            'summaries.net_amount / (summaries.tenure_days + 1) * 365',
+            var('clv_customer_lifetime_years'),
+            var('clv_acquisition_cost'),
+            var('clv_discount_rate'),
+            'coalesce(retention.retention_rate, 0)'
+        ) }} as advanced_value
+
+    from summaries
+    cross join retention
+
+),
+
+heuristic_rankings as (
+
+    select
+        'heuristic_simple' as method,
+        customer_id,
+        cast(null as double) as predicted_purchases,
+        cast(null as double) as predicted_spend,
+        simple_value as value_score,
+        -simple_value as churn_score,
+        holdout_purchase_day_count as actual_purchases,
+        holdout_gross_amount as actual_spend
+
+    from heuristics
+
+    union all
+
+    select
+        'heuristic_advanced' as method,
+        customer_id,
+        cast(null as double) as predicted_purchases,
+        cast(null as double) as predicted_spend,
+        advanced_value as value_score,
+        -advanced_value as churn_score,
+        holdout_purchase_day_count as actual_purchases,
+        holdout_gross_amount as actual_spend
+
+    from heuristics
+
+),
+
+unioned as (
+
+    select * from probabilistic
+    union all
+    select * from baseline
+    union all
+    select * from heuristic_rankings
+
+)
+
+select * from unioned

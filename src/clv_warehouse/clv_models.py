@@ -1,0 +1,144 @@
+"""Warehouse glue for the probabilistic CLV models: fit and score per cutoff.
+
+The dbt Python models ``int_clv_models_fitted`` and ``int_customer_clv_scored``
+call these two functions; everything here is pure pandas in, pandas out, so it
+is tested without dbt. Time is measured in weeks (``TIME_UNIT_DAYS``) so the
+stored parameters compare directly with the published CDNOW estimates.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from clv_warehouse import probabilistic
+
+TIME_UNIT_DAYS = 7.0
+
+PARAMETER_COLUMNS = [
+    "cutoff_id",
+    "model_name",
+    "parameter_name",
+    "parameter_value",
+    "log_likelihood",
+    "customer_count",
+    "is_converged",
+    "time_unit_days",
+]
+
+SCORE_COLUMNS = [
+    "cutoff_id",
+    "customer_id",
+    "horizon_days",
+    "expected_purchases",
+    "prob_alive",
+    "prob_no_purchase",
+    "expected_order_value",
+    "expected_spend",
+    "clv",
+]
+
+
+def _btyd_frame(summaries: pd.DataFrame) -> pd.DataFrame:
+    """int_customers_summarized_at_cutoffs rows -> probabilistic.summarize shape."""
+    return pd.DataFrame(
+        {
+            "customer_id": summaries["customer_id"].astype(str).to_numpy(),
+            "frequency": summaries["frequency"].astype(float).to_numpy(),
+            "recency": summaries["recency_span_days"].astype(float).to_numpy()
+            / TIME_UNIT_DAYS,
+            "T": summaries["tenure_days"].astype(float).to_numpy() / TIME_UNIT_DAYS,
+            "monetary_value": summaries["repeat_monetary_value"]
+            .astype(float)
+            .to_numpy(),
+        }
+    )
+
+
+def fit_at_cutoffs(summaries: pd.DataFrame) -> pd.DataFrame:
+    """Fit BG/NBD and Gamma-Gamma once per cutoff; one row per parameter."""
+    rows = []
+    for cutoff_id, group in summaries.groupby("cutoff_id", sort=True):
+        frame = _btyd_frame(group)
+        bgnbd = probabilistic.fit_bgnbd(
+            frame["frequency"], frame["recency"], frame["T"]
+        )
+        gamma_gamma = probabilistic.fit_gamma_gamma(
+            frame["frequency"], frame["monetary_value"]
+        )
+        for model_name, params, names in (
+            ("bgnbd", bgnbd, ("r", "alpha", "a", "b")),
+            ("gamma_gamma", gamma_gamma, ("p", "q", "v")),
+        ):
+            for name in names:
+                rows.append(
+                    {
+                        "cutoff_id": cutoff_id,
+                        "model_name": model_name,
+                        "parameter_name": name,
+                        "parameter_value": float(getattr(params, name)),
+                        "log_likelihood": float(params.log_likelihood),
+                        "customer_count": int(params.n_customers),
+                        "is_converged": bool(params.converged),
+                        "time_unit_days": TIME_UNIT_DAYS,
+                    }
+                )
+    return pd.DataFrame(rows, columns=PARAMETER_COLUMNS)
+
+
+def _params_of(parameters: pd.DataFrame, cutoff_id: str):
+    rows = parameters[parameters["cutoff_id"] == cutoff_id]
+    values = {
+        (row.model_name, row.parameter_name): row.parameter_value
+        for row in rows.itertuples()
+    }
+    bgnbd = probabilistic.BgNbdParams(
+        r=values[("bgnbd", "r")],
+        alpha=values[("bgnbd", "alpha")],
+        a=values[("bgnbd", "a")],
+        b=values[("bgnbd", "b")],
+    )
+    gamma_gamma = probabilistic.GammaGammaParams(
+        p=values[("gamma_gamma", "p")],
+        q=values[("gamma_gamma", "q")],
+        v=values[("gamma_gamma", "v")],
+    )
+    return bgnbd, gamma_gamma
+
+
+def score_at_cutoffs(
+    summaries: pd.DataFrame,
+    parameters: pd.DataFrame,
+    *,
+    horizon_months: int,
+    annual_discount_rate: float,
+) -> pd.DataFrame:
+    """Score every (cutoff, customer) with the parameters fitted at that cutoff.
+
+    The horizon of expected purchases is the holdout for a backtest cutoff and
+    ``horizon_months`` months of 30 days otherwise; CLV is always discounted
+    over ``horizon_months`` at the monthly equivalent of the annual rate.
+    """
+    monthly_rate = (1.0 + annual_discount_rate) ** (1.0 / 12.0) - 1.0
+    frames = []
+    for cutoff_id, group in summaries.groupby("cutoff_id", sort=True):
+        bgnbd, gamma_gamma = _params_of(parameters, cutoff_id)
+        holdout = group["holdout_days"].dropna()
+        horizon_days = float(holdout.iloc[0]) if len(holdout) else 30.0 * horizon_months
+        scored = probabilistic.score_customers(
+            _btyd_frame(group),
+            bgnbd,
+            gamma_gamma,
+            horizon_days=horizon_days,
+            horizon_months=horizon_months,
+            discount_rate_monthly=monthly_rate,
+            time_unit_days=TIME_UNIT_DAYS,
+        )
+        scored.insert(0, "cutoff_id", cutoff_id)
+        scored["horizon_days"] = horizon_days
+        scored["expected_spend"] = (
+            scored["expected_purchases"] * scored["expected_order_value"]
+        )
+        frames.append(scored[SCORE_COLUMNS])
+    if not frames:
+        return pd.DataFrame(columns=SCORE_COLUMNS)
+    return pd.concat(frames, ignore_index=True)
