@@ -1,0 +1,70 @@
+"""Warehouse glue: fit and score per cutoff from the summary table's columns."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clv_warehouse import clv_models, probabilistic
+
+
+@pytest.fixture(scope="module")
+def summaries():
+    truth = probabilistic.BgNbdParams(r=0.25, alpha=4.4, a=0.8, b=2.4)
+    gg = probabilistic.GammaGammaParams(p=6.25, q=3.74, v=15.44)
+    simulated = probabilistic.simulate_customers(4000, truth, gg, T=52.0, seed=7)
+    frames = []
+    for cutoff_id, holdout in (("backtest", 273), ("scoring", None)):
+        frames.append(
+            pd.DataFrame(
+                {
+                    "cutoff_id": cutoff_id,
+                    "customer_id": simulated["customer_id"].astype(str),
+                    "frequency": simulated["frequency"].astype(int),
+                    "recency_span_days": np.round(simulated["recency"] * 7),
+                    "tenure_days": np.round(simulated["T"] * 7),
+                    "repeat_monetary_value": simulated["monetary_value"],
+                    "holdout_days": holdout,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_fit_gives_one_row_per_parameter_and_cutoff(summaries):
+    params = clv_models.fit_at_cutoffs(summaries)
+    assert list(params.columns) == clv_models.PARAMETER_COLUMNS
+    assert len(params) == 2 * 7
+    assert params["is_converged"].all()
+    backtest = params[params["cutoff_id"] == "backtest"].set_index("parameter_name")
+    assert backtest.loc["r", "parameter_value"] == pytest.approx(0.25, rel=0.25)
+    assert backtest.loc["p", "parameter_value"] == pytest.approx(6.25, rel=0.3)
+
+
+def test_score_uses_the_holdout_as_horizon_for_backtests(summaries):
+    params = clv_models.fit_at_cutoffs(summaries)
+    scores = clv_models.score_at_cutoffs(
+        summaries, params, horizon_months=12, annual_discount_rate=0.1
+    )
+    assert list(scores.columns) == clv_models.SCORE_COLUMNS
+    assert len(scores) == len(summaries)
+    horizons = scores.groupby("cutoff_id")["horizon_days"].first()
+    assert horizons["backtest"] == 273
+    assert horizons["scoring"] == 360
+    assert scores["prob_no_purchase"].between(0, 1).all()
+    assert (scores["clv"] >= 0).all()
+    expected = scores["expected_purchases"] * scores["expected_order_value"]
+    assert np.allclose(scores["expected_spend"], expected)
+
+
+def test_scoring_is_deterministic(summaries):
+    params = clv_models.fit_at_cutoffs(summaries)
+    first = clv_models.score_at_cutoffs(
+        summaries, params, horizon_months=12, annual_discount_rate=0.1
+    )
+    second = clv_models.score_at_cutoffs(
+        summaries,
+        clv_models.fit_at_cutoffs(summaries),
+        horizon_months=12,
+        annual_discount_rate=0.1,
+    )
+    pd.testing.assert_frame_equal(first, second)
