@@ -178,3 +178,38 @@ def test_cdnow_backtest_reproduces_the_standard_bgnbd_figures(cdnow_warehouse):
     )
     assert params["r"] == pytest.approx(0.2516, abs=1e-3)
     assert params["p"] == pytest.approx(6.275, abs=1e-2)
+
+
+def test_csv_parquet_and_xlsx_of_the_same_data_give_the_same_silver(
+    dbt_runner, tmp_path
+):
+    """The generator writes one data set in the three Online Retail II file types;
+    each lands, reconciles, and yields the same clean lines and quarantine."""
+    from clv_warehouse import generate
+
+    config = generate.GeneratorConfig(n_customers=60, seed=3)
+    outcomes = {}
+    for suffix, writer in (
+        ("csv", generate.write_csv),
+        ("parquet", generate.write_parquet),
+        ("xlsx", generate.write_xlsx),
+    ):
+        path = tmp_path / f"retail.{suffix}"
+        writer(path, config)
+        result = dbt_runner(["build", *SILVER], input_path=str(path))
+        assert result.returncode == 0, result.stdout[-3000:]
+        landed, clean, quarantined = counts(dbt_runner.db_path)
+        assert landed == clean + quarantined
+        outcomes[suffix] = query(
+            dbt_runner.db_path,
+            """
+            select
+                (select count(*) from silver.int_lines_cleaned),
+                (select sum(line_amount) from silver.int_lines_cleaned),
+                (select count(distinct customer_id) from silver.int_lines_cleaned),
+                (select list(reason_code order by reason_code)
+                 from silver.int_lines_quarantined)
+            """,
+        )[0]
+    assert outcomes["csv"][0] > 0
+    assert outcomes["csv"] == outcomes["parquet"] == outcomes["xlsx"]

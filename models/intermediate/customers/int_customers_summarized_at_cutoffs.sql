@@ -48,10 +48,13 @@ calibration as (
         sum(activity.returned_amount) as returned_amount,
         sum(activity.net_amount) as net_amount,
         sum(activity.order_count) as order_count,
-        sum(activity.gross_amount) filter (
-            where
-                activity.has_purchase
-                and activity.activity_date > first_days.first_purchase_date
+        sum(
+            case
+                when
+                    activity.has_purchase
+                    and activity.activity_date > first_days.first_purchase_date
+                    then activity.gross_amount
+            end
         ) as repeat_gross_amount
 
     from first_days
@@ -60,7 +63,7 @@ calibration as (
     inner join activity
         on
             first_days.customer_id = activity.customer_id
-            and activity.activity_date < cutoffs.cutoff_date
+            and cutoffs.cutoff_date > activity.activity_date
     group by 1, 2, 3
 
 ),

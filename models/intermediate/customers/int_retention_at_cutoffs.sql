@@ -23,12 +23,14 @@ periods as (
     select
         cutoffs.cutoff_id,
         cutoffs.cutoff_date,
-        least(365, cast((cutoffs.cutoff_date - min(activity.activity_date)) / 2 as integer))
-            as period_days
+        least(
+            365,
+            cast((cutoffs.cutoff_date - min(activity.activity_date)) / 2 as integer)
+        ) as period_days
 
     from cutoffs
     inner join activity
-        on activity.activity_date < cutoffs.cutoff_date
+        on cutoffs.cutoff_date > activity.activity_date
     group by 1, 2
 
 ),
@@ -49,7 +51,31 @@ customer_periods as (
     inner join activity
         on
             activity.activity_date >= periods.cutoff_date - 2 * periods.period_days
-            and activity.activity_date < periods.cutoff_date
+            and periods.cutoff_date > activity.activity_date
+    group by 1, 2
+
+),
+
+counted as (
+
+    select
+        periods.cutoff_id,
+        periods.period_days,
+        count(
+            case when customer_periods.was_active_before then 1 end
+        ) as previous_customer_count,
+        count(
+            case
+                when
+                    customer_periods.was_active_before
+                    and customer_periods.is_active_last
+                    then 1
+            end
+        ) as retained_customer_count
+
+    from periods
+    left join customer_periods
+        on periods.cutoff_id = customer_periods.cutoff_id
     group by 1, 2
 
 ),
@@ -58,29 +84,17 @@ final as (
 
     select
         ---------- ids
-        periods.cutoff_id,
+        cutoff_id,
 
         ---------- numerics
-        periods.period_days,
-        cast(count(*) filter (where customer_periods.was_active_before) as integer)
-            as previous_customer_count,
+        period_days,
+        cast(previous_customer_count as integer) as previous_customer_count,
+        cast(retained_customer_count as integer) as retained_customer_count,
         cast(
-            count(*) filter (
-                where customer_periods.was_active_before and customer_periods.is_active_last
-            ) as integer
-        ) as retained_customer_count,
-        cast(
-            count(*) filter (
-                where customer_periods.was_active_before and customer_periods.is_active_last
-            )
-            / nullif(count(*) filter (where customer_periods.was_active_before), 0)
-            as double
+            retained_customer_count / nullif(previous_customer_count, 0) as double
         ) as retention_rate
 
-    from periods
-    left join customer_periods
-        on periods.cutoff_id = customer_periods.cutoff_id
-    group by 1, 2
+    from counted
 
 )
 
