@@ -1,5 +1,6 @@
--- Every landed raw row ends in exactly one place: silver lines or quarantine.
--- Fails with a row when the counts differ or a row is in both or neither.
+-- Every landed raw row ends in exactly one place: silver lines or quarantine,
+-- and nothing else is there. Fails with each raw row placed zero or 2+ times,
+-- and with each placed row that is not a landed raw row.
 with
 
 landed as (
@@ -33,7 +34,28 @@ placements as (
         on landed.raw_row_id = placed.raw_row_id
     group by 1
 
+),
+
+strays as (
+
+    select
+        placed.raw_row_id,
+        -1 as placement_count
+
+    from placed
+    left join landed
+        on placed.raw_row_id = landed.raw_row_id
+    where landed.raw_row_id is null
+
+),
+
+failures as (
+
+    select * from placements
+    where placement_count <> 1
+    union all
+    select * from strays
+
 )
 
-select * from placements
-where placement_count <> 1
+select * from failures
