@@ -15,6 +15,7 @@ LAYERS = {
     "staging": ("staging", ("stg_",)),
     "intermediate": ("silver", ("int_",)),
     "marts": ("gold", ("dim_", "fct_", "rpt_", "customer_", "clv_", "product_", "ml_")),
+    "ml": ("ml", ("ml_",)),
 }
 
 

@@ -1,0 +1,118 @@
+{#-
+    Item-to-item similarity per cutoff, from history before it: cosine of
+    co-purchase on the same invoice, count(a and b) / sqrt(count(a) * count(b)),
+    over products bought by at least var('recommendation_min_customers')
+    customers, keeping each product's 20 most similar products. Built at the
+    scoring and backtest cutoffs (int_cutoffs).
+-#}
+with
+
+lines as (
+
+    select * from {{ ref('int_lines_cleaned') }}
+    where line_type = 'sale' and product_id is not null
+
+),
+
+cutoffs as (
+
+    select * from {{ ref('int_cutoffs') }}
+
+),
+
+invoice_products as (
+
+    select distinct
+        cutoffs.cutoff_id,
+        lines.invoice_id,
+        lines.customer_id,
+        lines.product_id
+
+    from cutoffs
+    inner join lines
+        on cutoffs.cutoff_date > cast(lines.invoiced_at as date)
+
+),
+
+product_buyers as (
+
+    select
+        cutoff_id,
+        product_id,
+        count(distinct customer_id) as customer_count,
+        count(*) as invoice_count
+
+    from invoice_products
+    group by 1, 2
+    having count(distinct customer_id) >= {{ var('recommendation_min_customers') }}
+
+),
+
+eligible as (
+
+    select invoice_products.*
+    from invoice_products
+    inner join product_buyers
+        on
+            invoice_products.cutoff_id = product_buyers.cutoff_id
+            and invoice_products.product_id = product_buyers.product_id
+
+),
+
+pairs as (
+
+    select
+        eligible.cutoff_id,
+        eligible.product_id,
+        other.product_id as similar_product_id,
+        count(*) as co_invoice_count
+
+    from eligible
+    inner join eligible as other
+        on
+            eligible.cutoff_id = other.cutoff_id
+            and eligible.invoice_id = other.invoice_id
+            and eligible.product_id <> other.product_id
+    group by 1, 2, 3
+
+),
+
+scored as (
+
+    select
+        ---------- ids
+        pairs.cutoff_id,
+        pairs.product_id,
+        pairs.similar_product_id,
+
+        ---------- numerics
+        cast(pairs.co_invoice_count as integer) as co_invoice_count,
+        pairs.co_invoice_count
+        / sqrt(product_buyers.invoice_count * similar_buyers.invoice_count)
+            as similarity
+
+    from pairs
+    inner join product_buyers
+        on
+            pairs.cutoff_id = product_buyers.cutoff_id
+            and pairs.product_id = product_buyers.product_id
+    inner join product_buyers as similar_buyers
+        on
+            pairs.cutoff_id = similar_buyers.cutoff_id
+            and pairs.similar_product_id = similar_buyers.product_id
+
+),
+
+nearest as (
+
+    select *
+    from scored
+    qualify
+        row_number() over (
+            partition by cutoff_id, product_id
+            order by similarity desc, similar_product_id asc
+        ) <= 20
+
+)
+
+select * from nearest
