@@ -213,3 +213,27 @@ def test_csv_parquet_and_xlsx_of_the_same_data_give_the_same_silver(
         )[0]
     assert outcomes["csv"][0] > 0
     assert outcomes["csv"] == outcomes["parquet"] == outcomes["xlsx"]
+
+
+def test_sql_cluster_assignment_equals_python(cdnow_warehouse):
+    """customer_clusters (SQL) gives every customer the cluster Python gives."""
+    import pandas as pd
+
+    from clv_warehouse import clusters
+
+    con = duckdb.connect(str(cdnow_warehouse), read_only=True)
+    try:
+        rfm = con.execute(
+            "select customer_id, recency_days, frequency, monetary_value "
+            "from gold.customer_rfm order by customer_id"
+        ).df()
+        centroids = con.execute("from ml.ml_rfm_kmeans_centroids").df()
+        sql = con.execute(
+            "select customer_id, cluster_id from gold.customer_clusters "
+            "order by customer_id"
+        ).df()
+    finally:
+        con.close()
+    python = pd.Series(clusters.assign(rfm, centroids), name="cluster_id")
+    assert len(sql) == len(rfm) == 23_570
+    assert (sql["cluster_id"].to_numpy() == python.to_numpy()).all()
