@@ -344,23 +344,42 @@ def _columns_of(con, sql: str) -> list[str]:
     return [row[0] for row in _run(con, f"describe {sql}")]
 
 
-def _land_table_csv(con, request: LandingRequest) -> str:
-    """Return SQL selecting LANDED_COLUMNS from CSV input(s)."""
-    sources = []
-    for path in request.paths:
-        reader = f"read_csv({_sql_string(path)}, {_csv_options(request, header=True)})"
-        try:
-            available = _columns_of(con, f"select * from {reader}")
-        except Exception as exc:  # duckdb raises several error classes here
-            raise InputError(
-                f"input file {path}: cannot read it ({_first_line(exc)})"
-            ) from None
-        available = [c for c in available if c != "filename"]
-        sources.append((path, _resolve_columns(request, available, path)))
-    # One scan over all files with union_by_name keeps rejects in one table.
+def _reader_sql(request: LandingRequest, path: str) -> str:
+    """The DuckDB table function reading one CSV or Parquet input file."""
+    if file_kind(path) == "parquet":
+        return f"read_parquet({_sql_string(path)}, filename = true)"
+    return f"read_csv({_sql_string(path)}, {_csv_options(request, header=True)})"
+
+
+def _resolved_source(
+    con, request: LandingRequest, path: str, shown: str | None = None
+) -> tuple[str, dict[str, str | None]]:
+    """(reader SQL, canonical field -> source column) for one file; InputError
+    naming the file when it cannot be read or lacks a required column."""
+    reader = _reader_sql(request, path)
+    try:
+        available = _columns_of(con, f"select * from {reader}")
+    except Exception as exc:  # duckdb raises several error classes here
+        raise InputError(
+            f"input file {shown or path}: cannot read it ({_first_line(exc)})"
+        ) from None
+    available = [c for c in available if c != "filename"]
+    return reader, _resolve_columns(request, available, shown or path)
+
+
+def _land_files(
+    con,
+    request: LandingRequest,
+    paths: tuple[str, ...],
+    display: dict[str, str] | None = None,
+) -> str:
+    """SQL selecting LANDED_COLUMNS from CSV or Parquet files, one union branch
+    per file (each file may name its columns differently)."""
     selects = []
-    for path, resolved in sources:
-        reader = f"read_csv({_sql_string(path)}, {_csv_options(request, header=True)})"
+    for path in paths:
+        reader, resolved = _resolved_source(
+            con, request, path, (display or {}).get(path)
+        )
         selects.append(_canonical_select(request, resolved, reader, len(selects)))
     return "\nunion all\n".join(selects)
 
@@ -449,27 +468,6 @@ def _first_line_is_header(path: str) -> bool:
     return bool(first) and not first[0].decode("latin-1").isdigit()
 
 
-def _land_parquet(
-    con,
-    request: LandingRequest,
-    paths: tuple[str, ...],
-    display: dict[str, str] | None = None,
-) -> str:
-    selects = []
-    for path in paths:
-        reader = f"read_parquet({_sql_string(path)}, filename = true)"
-        try:
-            available = _columns_of(con, f"select * from {reader}")
-        except Exception as exc:
-            raise InputError(
-                f"input file {path}: cannot read it ({_first_line(exc)})"
-            ) from None
-        available = [c for c in available if c != "filename"]
-        resolved = _resolve_columns(request, available, (display or {}).get(path, path))
-        selects.append(_canonical_select(request, resolved, reader, len(selects)))
-    return "\nunion all\n".join(selects)
-
-
 def xlsx_to_parquet(
     path: str, out_dir: str, sheet: str | None = None
 ) -> list[tuple[str, str]]:
@@ -479,23 +477,10 @@ def xlsx_to_parquet(
     workbook is streamed with openpyxl. Returns (parquet path, "workbook#sheet")
     pairs, one per sheet.
     """
-    import openpyxl
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:
-        raise InputError(
-            f"input file {path}: not a readable XLSX workbook ({_first_line(exc)})"
-        ) from None
-    names = workbook.sheetnames
-    if sheet is not None:
-        if sheet not in names:
-            raise InputError(
-                f"input file {path}: no sheet {sheet!r}; sheets: {', '.join(names)}"
-            )
-        names = [sheet]
+    workbook, names = _open_workbook(path, sheet)
     outputs = []
     for index, name in enumerate(names):
         rows = workbook[name].iter_rows(values_only=True)
@@ -558,16 +543,14 @@ def land(con, request: LandingRequest, *, work_dir: str | None = None):
     kind = kinds.pop()
     if request.reader == "whitespace":
         body = _land_whitespace(con, request)
-    elif kind == "csv":
-        body = _land_table_csv(con, request)
-    elif kind == "parquet":
-        body = _land_parquet(con, request, request.paths)
+    elif kind in ("csv", "parquet"):
+        body = _land_files(con, request, request.paths)
     else:
         work_dir = work_dir or tempfile.mkdtemp(prefix="clv_xlsx_")
         converted = []
         for path in request.paths:
             converted.extend(xlsx_to_parquet(path, work_dir, request.sheet))
-        body = _land_parquet(
+        body = _land_files(
             con, request, tuple(p for p, _ in converted), dict(converted)
         )
         # Show the workbook and sheet, not the temporary Parquet file.
@@ -649,26 +632,11 @@ def check_input(
             con = duckdb.connect()
             try:
                 for path in request.paths:
-                    kind = file_kind(path)
-                    if kind == "csv":
-                        reader = (
-                            f"read_csv({_sql_string(path)}, "
-                            f"{_csv_options(request, header=True)})"
-                        )
-                    elif kind == "parquet":
-                        reader = f"read_parquet({_sql_string(path)})"
-                    else:
+                    if file_kind(path) == "xlsx":
                         for header, shown in _xlsx_headers(path, request.sheet):
                             _resolve_columns(request, header, shown)
                         continue
-                    try:
-                        available = _columns_of(con, f"select * from {reader}")
-                    except Exception as exc:
-                        raise InputError(
-                            f"input file {path}: cannot read it ({_first_line(exc)})"
-                        ) from None
-                    available = [c for c in available if c != "filename"]
-                    _resolve_columns(request, available, path)
+                    reader, _ = _resolved_source(con, request, path)
                     if not _run(con, f"select 1 from {reader} limit 1"):
                         raise InputError(
                             f"input file {path}: no data rows (only a header?)"
@@ -680,7 +648,8 @@ def check_input(
     return ""
 
 
-def _xlsx_headers(path: str, sheet: str | None) -> list[tuple[list[str], str]]:
+def _open_workbook(path: str, sheet: str | None):
+    """(read-only workbook, sheet names to read); InputError when unusable."""
     import openpyxl
 
     try:
@@ -689,14 +658,21 @@ def _xlsx_headers(path: str, sheet: str | None) -> list[tuple[list[str], str]]:
         raise InputError(
             f"input file {path}: not a readable XLSX workbook ({_first_line(exc)})"
         ) from None
-    names = workbook.sheetnames if sheet is None else [sheet]
+    if sheet is None:
+        return workbook, list(workbook.sheetnames)
+    if sheet not in workbook.sheetnames:
+        workbook.close()
+        raise InputError(
+            f"input file {path}: no sheet {sheet!r}; "
+            f"sheets: {', '.join(workbook.sheetnames)}"
+        )
+    return workbook, [sheet]
+
+
+def _xlsx_headers(path: str, sheet: str | None) -> list[tuple[list[str], str]]:
+    workbook, names = _open_workbook(path, sheet)
     headers = []
     for name in names:
-        if name not in workbook.sheetnames:
-            raise InputError(
-                f"input file {path}: no sheet {name!r}; "
-                f"sheets: {', '.join(workbook.sheetnames)}"
-            )
         first = next(workbook[name].iter_rows(values_only=True, max_row=1), None)
         header = [str(value) for value in (first or ()) if value is not None]
         headers.append((header, f"{path}#{name}"))

@@ -21,9 +21,9 @@ scored as (
 
 ),
 
-retention as (
+heuristic_values as (
 
-    select * from {{ ref('int_retention_at_cutoffs') }}
+    select * from {{ ref('int_clv_heuristics_at_cutoffs') }}
     where cutoff_id = 'backtest'
 
 ),
@@ -82,20 +82,12 @@ heuristics as (
         summaries.customer_id,
         summaries.holdout_purchase_day_count,
         summaries.holdout_gross_amount,
-        {{ clv_simple(
-            'summaries.net_amount', 'summaries.purchase_day_count',
-            'summaries.recency_days', var('clv_discount_rate')
-        ) }} as simple_value,
-        {{ clv_advanced(
-            'summaries.net_amount / (summaries.tenure_days + 1) * 365',
-            var('clv_customer_lifetime_years'),
-            var('clv_acquisition_cost'),
-            var('clv_discount_rate'),
-            'coalesce(retention.retention_rate, 0)'
-        ) }} as advanced_value
+        heuristic_values.clv_simple_heuristic as simple_value,
+        heuristic_values.clv_advanced_heuristic as advanced_value
 
     from summaries
-    cross join retention
+    inner join heuristic_values
+        on summaries.customer_id = heuristic_values.customer_id
 
 ),
 

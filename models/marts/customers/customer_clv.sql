@@ -10,13 +10,6 @@ rfm as (
 
 ),
 
-summaries as (
-
-    select * from {{ ref('int_customers_summarized_at_cutoffs') }}
-    where cutoff_id = 'scoring'
-
-),
-
 scored as (
 
     select * from {{ ref('int_customer_clv_scored') }}
@@ -24,9 +17,9 @@ scored as (
 
 ),
 
-retention as (
+heuristics as (
 
-    select * from {{ ref('int_retention_at_cutoffs') }}
+    select * from {{ ref('int_clv_heuristics_at_cutoffs') }}
     where cutoff_id = 'scoring'
 
 ),
@@ -47,36 +40,18 @@ final as (
         cast(scored.prob_no_purchase as double) as prob_no_purchase,
         cast(scored.expected_order_value as double) as expected_order_value,
         cast(scored.clv as double) as clv,
-        cast(
-            round(
-                {{ clv_simple(
-                    'summaries.net_amount', 'summaries.purchase_day_count',
-                    'summaries.recency_days', var('clv_discount_rate')
-                ) }}, 6
-            ) as double
-        ) as clv_simple_heuristic,
-        cast(
-            round(
-                {{ clv_advanced(
-                    'summaries.net_amount / (summaries.tenure_days + 1) * 365',
-                    var('clv_customer_lifetime_years'),
-                    var('clv_acquisition_cost'),
-                    var('clv_discount_rate'),
-                    'coalesce(retention.retention_rate, 0)'
-                ) }}, 6
-            ) as double
-        ) as clv_advanced_heuristic,
-        cast(retention.retention_rate as double) as retention_rate,
+        heuristics.clv_simple_heuristic,
+        heuristics.clv_advanced_heuristic,
+        heuristics.retention_rate,
 
         ---------- dates
         rfm.as_of_date
 
     from rfm
-    inner join summaries
-        on rfm.customer_id = summaries.customer_id
     inner join scored
         on rfm.customer_id = scored.customer_id
-    cross join retention
+    inner join heuristics
+        on rfm.customer_id = heuristics.customer_id
 
 )
 
