@@ -604,3 +604,18 @@ def top_factors(
             np.where(positive.astype(bool), names[idx], None), dtype="str"
         )
     return out
+
+
+def evaluate(model: Pipeline, frame: pd.DataFrame, spec: TaskSpec) -> dict[str, float]:
+    """Metrics of an already-fitted ``model`` on the validation rows of ``frame``
+    (the latest ``spec.validation_cutoffs`` cutoffs, exactly as :func:`train`
+    splits), so a champion and a challenger are compared on the same rows."""
+    cutoffs = _cutoffs(frame)
+    distinct = np.sort(cutoffs.unique())
+    first_valid = distinct[-min(spec.validation_cutoffs, len(distinct))]
+    rows = frame[(cutoffs >= first_valid).to_numpy()]
+    return _metrics(
+        _target(rows, spec),
+        _ordered_proba(model, prepare_features(rows, spec), spec),
+        spec,
+    )

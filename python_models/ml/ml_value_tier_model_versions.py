@@ -1,0 +1,17 @@
+"""CREATE MODEL, Redshift ML style: the task is declared in _ml__models.yml;
+clv_warehouse.registry trains when the data changed, registers the version in
+MLflow and here, and installs the champion as SQL macros in the warehouse."""
+
+from clv_warehouse import registry
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    return registry.build_model_versions(
+        session,
+        features=dbt.ref("ml_customer_features").df(),
+        task=dbt.config.get("task"),
+        this=f"{dbt.this.schema}.{dbt.this.identifier}",
+        seed=dbt.config.get("seed"),
+        force_retrain=dbt.config.get("force_retrain"),
+    )
