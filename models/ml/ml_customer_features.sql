@@ -309,8 +309,10 @@ features as (
             and history.customer_id = future.customer_id
     left join customer_countries
         on history.customer_id = customer_countries.customer_id
-    cross join home_country
-    cross join tier_thresholds
+    left join home_country
+        on true
+    left join tier_thresholds
+        on true
 
 )
 

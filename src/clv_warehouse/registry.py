@@ -27,6 +27,7 @@ VERSION_COLUMNS = [
     "algorithm",
     "primary_metric",
     "primary_metric_value",
+    "baseline_primary_metric_value",
     "metrics_json",
     "baseline_metrics_json",
     "feature_importances_json",
@@ -54,7 +55,8 @@ class TaskRun:
     decision: str
 
 
-def _spec(task: dict) -> ml.TaskSpec:
+def task_spec(task: dict) -> ml.TaskSpec:
+    """The TaskSpec of a task declaration (training_relation is for dbt only)."""
     fields = {k: v for k, v in task.items() if k not in ("training_relation",)}
     return ml.TaskSpec.from_dict(fields)
 
@@ -67,6 +69,7 @@ def _version_row(result: ml.TrainResult, run_id: str, version: str) -> dict:
         "algorithm": result.algorithm,
         "primary_metric": spec.primary_metric,
         "primary_metric_value": float(result.metrics[spec.primary_metric]),
+        "baseline_primary_metric_value": best_baseline(result),
         "metrics_json": json.dumps(result.metrics, sort_keys=True),
         "baseline_metrics_json": json.dumps(result.baseline_metrics, sort_keys=True),
         "feature_importances_json": json.dumps(
@@ -84,6 +87,20 @@ def _version_row(result: ml.TrainResult, run_id: str, version: str) -> dict:
         "is_champion": False,
         "decision": "",
     }
+
+
+def best_baseline(result: ml.TrainResult) -> float:
+    """The best simple baseline's value of the task's primary metric."""
+    spec = result.spec
+    values = [
+        metrics[spec.primary_metric]
+        for metrics in result.baseline_metrics.values()
+        if spec.primary_metric in metrics
+        and metrics[spec.primary_metric] == metrics[spec.primary_metric]
+    ]
+    if not values:
+        return float("nan")
+    return max(values) if spec.higher_is_better else min(values)
 
 
 def _macros_installed(con, spec: ml.TaskSpec, schema: str) -> bool:
@@ -106,10 +123,10 @@ def run_task(
     macro_schema: str = "main",
 ) -> TaskRun:
     """Train (when needed), register and serve one task; see the module doc."""
-    spec = _spec(task)
+    spec = task_spec(task)
     matured = features[features["is_label_matured"].astype(bool)].copy()
     versions = (
-        previous[previous["task"] == spec.name].copy()
+        previous[previous["task"] == spec.name].reindex(columns=VERSION_COLUMNS)
         if previous is not None and len(previous)
         else pd.DataFrame(columns=VERSION_COLUMNS)
     )

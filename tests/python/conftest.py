@@ -51,6 +51,7 @@ def run_dbt(args: list[str], db_path: Path, **vars_) -> subprocess.CompletedProc
     target = db_path.parent / "dbt_target"
     env["DBT_TARGET_PATH"] = str(target)
     env["DBT_LOG_PATH"] = str(db_path.parent / "dbt_logs")
+    env["CLV_MLFLOW_DIR"] = str(db_path.parent / "mlflow")
     return subprocess.run(
         command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600
     )

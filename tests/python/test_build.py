@@ -237,3 +237,86 @@ def test_sql_cluster_assignment_equals_python(cdnow_warehouse):
     python = pd.Series(clusters.assign(rfm, centroids), name="cluster_id")
     assert len(sql) == len(rfm) == 23_570
     assert (sql["cluster_id"].to_numpy() == python.to_numpy()).all()
+
+
+def test_sql_predictions_equal_python_and_need_no_project_code(cdnow_warehouse):
+    """The gold churn and value-tier scores (SQL macros) equal the champion's
+    sklearn predictions within 1e-6 on every row, and a plain read-only DuckDB
+    connection in a fresh interpreter can call the macros."""
+    import os
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from clv_warehouse import ml, tracking
+
+    os.environ["CLV_MLFLOW_DIR"] = str(cdnow_warehouse.parent / "mlflow")
+    con = duckdb.connect(str(cdnow_warehouse), read_only=True)
+    try:
+        features = con.execute("from ml.ml_scoring_features order by customer_id").df()
+        checks = (
+            (
+                "churn",
+                "customer_churn_predictions",
+                ["churn_probability"],
+                ["probability"],
+            ),
+            (
+                "value_tier",
+                "customer_value_tier_predictions",
+                [f"probability_{c}" for c in ("none", "low", "medium", "high")],
+                [f"probability_{c}" for c in ("none", "low", "medium", "high")],
+            ),
+        )
+        for task, table, sql_columns, python_columns in checks:
+            champion = con.execute(
+                f"select mlflow_run_id from ml.ml_{task}_model_versions "
+                "where is_champion"
+            ).fetchall()[0][0]
+            sql = con.execute(f"from gold.{table} order by customer_id").df()
+            manifest_task = {
+                "churn": {"problem_type": "binary", "classes": ()},
+                "value_tier": {
+                    "problem_type": "multiclass",
+                    "classes": ("none", "low", "medium", "high"),
+                },
+            }[task]
+            versions = con.execute(f"from ml.ml_{task}_model_versions").df()
+            assert versions["is_champion"].sum() == 1
+            model = tracking.load_model(champion)
+            spec = ml.TaskSpec(
+                name=task,
+                target="is_churn" if task == "churn" else "value_tier",
+                features=tuple(model.feature_names_in_),
+                sql_function=f"predict_{task}",
+                **manifest_task,
+            )
+            python = ml.predict(model, features, spec)
+            assert list(sql["customer_id"]) == list(python["customer_id"])
+            difference = np.abs(
+                sql[sql_columns].to_numpy() - python[python_columns].to_numpy()
+            )
+            assert difference.max() <= 1e-6, (task, difference.max())
+    finally:
+        con.close()
+    probe = (
+        "import duckdb\n"
+        f"con = duckdb.connect({str(cdnow_warehouse)!r}, read_only=True)\n"
+        "row = con.execute('select count(*), avg(p) from (select predict_churn("
+        "recency_days, tenure_days, frequency, order_count, monetary_total, "
+        "average_purchase_value, return_rate, purchase_days_last_30, "
+        "purchase_days_last_90, purchase_days_last_180, spend_last_90, "
+        "spend_trend_90, mean_gap_days, std_gap_days, recency_to_gap_ratio, "
+        "average_lines_per_order, average_products_per_order, q4_purchase_share, "
+        "cutoff_month, is_home_country) as p from ml.ml_scoring_features "
+        "limit 50)').fetchone()\n"
+        "tiers = con.execute('select count(*) from predict_value_tier_table("
+        "ml.ml_scoring_features)').fetchone()\n"
+        "print(row[0], tiers[0])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", probe], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["50", "23570"]
