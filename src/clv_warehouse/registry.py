@@ -42,6 +42,7 @@ VERSION_COLUMNS = [
     "mlflow_run_id",
     "is_champion",
     "decision",
+    "trained_at",
 ]
 
 
@@ -86,6 +87,8 @@ def _version_row(result: ml.TrainResult, run_id: str, version: str) -> dict:
         "mlflow_run_id": run_id,
         "is_champion": False,
         "decision": "",
+        # wall-clock metadata of the training run (everything else is deterministic)
+        "trained_at": pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s"),
     }
 
 

@@ -40,7 +40,10 @@ final as (
         ---------- dates
         cast(training_window_start as date) as training_window_start,
         cast(training_window_end as date) as training_window_end,
-        cast(validation_window_end as date) as validation_window_end
+        cast(validation_window_end as date) as validation_window_end,
+
+        ---------- timestamps
+        cast(trained_at as timestamp) as trained_at
 
     from versions
 
