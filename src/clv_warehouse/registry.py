@@ -163,9 +163,14 @@ def run_task(
             registered_model_name=f"clv_{spec.name}",
         )
         row = _version_row(result, run_id, version)
+        champion_features = tuple(getattr(champion_model, "feature_names_in_", ()))
         if champion_model is None:
             row["is_champion"] = True
             decision = "new champion: no champion yet"
+        elif champion_features != tuple(spec.features):
+            row["is_champion"] = True
+            versions["is_champion"] = False
+            decision = "new champion: the task's features changed"
         else:
             champion_metrics = ml.evaluate(champion_model, matured, spec)
             if ml.beats(result.metrics, champion_metrics, spec):

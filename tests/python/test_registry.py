@@ -1,0 +1,99 @@
+"""registry.run_task with a real MLflow (sqlite in tmp_path) and real DuckDB:
+first champion, skip on unchanged data, champion kept unless beaten."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pytest
+from test_ml import FEATURES, rfm_frame
+
+from clv_warehouse import registry
+
+pytestmark = pytest.mark.slow
+
+TASK = {
+    "name": "churn",
+    "training_relation": "features",
+    "target": "churned",
+    "problem_type": "binary",
+    "features": list(FEATURES),
+    "candidates": ["logistic_regression"],
+    "sql_function": "predict_churn",
+}
+
+
+@pytest.fixture
+def state(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLV_MLFLOW_DIR", str(tmp_path / "mlflow"))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    yield con
+    con.close()
+
+
+def features(seed=0, **kwargs):
+    frame = rfm_frame(seed=seed, **kwargs)
+    frame["is_label_matured"] = True
+    return frame
+
+
+def test_first_build_trains_a_champion_and_installs_its_macros(state):
+    run = registry.run_task(state, features(), TASK, previous=None)
+    assert run.trained
+    assert run.decision == "new champion: no champion yet"
+    assert list(run.versions.columns) == registry.VERSION_COLUMNS
+    assert run.versions["is_champion"].tolist() == [True]
+    scores = state.execute("select predict_churn(10, 2, 100.0, 300)").fetchall()
+    assert 0 <= scores[0][0] <= 1
+
+
+def test_unchanged_data_keeps_the_champion_without_training(state):
+    first = registry.run_task(state, features(), TASK, previous=None)
+    second = registry.run_task(state, features(), TASK, previous=first.versions)
+    assert not second.trained
+    assert second.decision == "kept champion: training data unchanged"
+    assert len(second.versions) == 1
+
+
+def test_a_new_version_must_beat_the_champion_on_the_same_rows(state):
+    first = registry.run_task(state, features(), TASK, previous=None)
+    forced = registry.run_task(
+        state, features(), TASK, previous=first.versions, force=True
+    )
+    assert forced.trained
+    assert forced.versions["is_champion"].tolist() == [True, False]
+    assert "does not beat" in forced.decision
+    # a version trained on shuffled labels is worse on the same validation rows
+    spoiled = spoiled_features()
+    kept = registry.run_task(state, spoiled, TASK, previous=forced.versions)
+    assert kept.trained
+    assert kept.versions["is_champion"].tolist() == [True, False, False]
+
+
+def spoiled_features():
+    """Training cutoffs with shuffled labels; the last (validation) cutoff intact."""
+    frame = features()
+    earlier = frame["cutoff_date"] < frame["cutoff_date"].max()
+    rng = np.random.default_rng(3)
+    frame.loc[earlier, "churned"] = rng.permutation(
+        frame.loc[earlier, "churned"].to_numpy()
+    )
+    return frame
+
+
+def test_a_better_version_replaces_the_champion(state):
+    weak = registry.run_task(state, spoiled_features(), TASK, previous=None)
+    better = registry.run_task(state, features(), TASK, previous=weak.versions)
+    assert better.trained
+    assert better.decision.startswith("new champion: roc_auc")
+    assert better.versions["is_champion"].tolist() == [False, True]
+
+
+def test_changed_features_make_the_new_version_champion(state):
+    first = registry.run_task(state, features(), TASK, previous=None)
+    fewer = dict(TASK, features=["recency_days", "frequency"])
+    second = registry.run_task(state, features(), fewer, previous=first.versions)
+    assert second.decision == "new champion: the task's features changed"
+    assert second.versions["is_champion"].tolist() == [False, True]
+    assert state.execute("select predict_churn(10, 2)").fetchall()[0][0] >= 0
