@@ -7,6 +7,7 @@ from clv_warehouse import registry
 
 def model(dbt, session):
     dbt.config(materialized="table")
+    dbt.ref("ml_training_readiness")  # stops the build first when data is too short
     return registry.build_model_versions(
         session,
         features=dbt.ref("ml_customer_features").df(),

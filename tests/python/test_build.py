@@ -320,3 +320,22 @@ def test_sql_predictions_equal_python_and_need_no_project_code(cdnow_warehouse):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["50", "23570"]
+
+
+def test_too_little_history_for_ml_stops_with_one_line(dbt_runner, tmp_path):
+    """A data set too short to train on stops the build at ml_training_readiness
+    with one line saying what to do, not a Python traceback."""
+    from clv_warehouse import generate
+
+    path = tmp_path / "short.csv"
+    generate.write_csv(
+        path, generate.GeneratorConfig(n_customers=80, start="2011-06-01")
+    )
+    result = dbt_runner(
+        ["build", "--select", "+ml_training_readiness"], input_path=str(path)
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 1
+    assert "Traceback" not in output
+    assert "ML needs at least 3 matured monthly cutoffs" in output
+    assert "--exclude tag:ml" in output

@@ -1,3 +1,4 @@
+{{ config(tags=['ml']) }}
 {#-
     Each customer's k-means cluster on RFM, assigned in SQL: standardize
     log1p(recency, frequency, monetary) with the fitted statistics and take the
