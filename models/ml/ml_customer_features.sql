@@ -261,6 +261,9 @@ features as (
             as integer
         ) as is_home_country,
 
+        ---------- numerics: label window
+        cutoffs.label_window_days,
+
         ---------- numerics: labels (null until matured)
         case
             when cutoffs.is_label_matured

@@ -1,7 +1,8 @@
 {#-
     Cutoffs the ML feature table is built at: every month start from
     var('ml_min_history_days') after the first activity up to the scoring cutoff,
-    plus the scoring cutoff itself. A cutoff's labels are matured when its label
+    plus the backtest cutoff (so the backtest can score ML features there) and
+    the scoring cutoff itself. A cutoff's labels are matured when its label
     window (the longer of churn_window_days and value_horizon_days) ends before
     the scoring cutoff; only matured cutoffs are used to train.
 -#}
@@ -53,6 +54,13 @@ month_starts as (
 
 ),
 
+backtest as (
+
+    select * from {{ ref('int_cutoffs') }}
+    where cutoff_id = 'backtest'
+
+),
+
 cutoffs as (
 
     select
@@ -60,6 +68,12 @@ cutoffs as (
         false as is_scoring
 
     from month_starts
+    union
+    select
+        cutoff_date,
+        false as is_scoring
+
+    from backtest
     union all
     select
         cutoff_date,

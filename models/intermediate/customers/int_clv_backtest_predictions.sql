@@ -3,7 +3,9 @@
     beside what the customer actually did in the holdout. Methods:
     bgnbd_gg (probabilistic), naive_rate (the baseline: the calibration repeat
     purchase rate x holdout length), heuristic_simple and heuristic_advanced
-    (the AWS formulas: ranking only, they predict no counts).
+    (the AWS formulas: ranking only, they predict no counts), ml_classifiers
+    (the churn and value-tier models retrained on labels known by the cutoff;
+    ranking only).
 -#}
 with
 
@@ -18,6 +20,12 @@ scored as (
 
     select * from {{ ref('int_customer_clv_scored') }}
     where cutoff_id = 'backtest'
+
+),
+
+ml_scores as (
+
+    select * from {{ ref('ml_backtest_scored') }}
 
 ),
 
@@ -121,6 +129,24 @@ heuristic_rankings as (
 
 ),
 
+ml_rankings as (
+
+    select
+        'ml_classifiers' as method,
+        summaries.customer_id,
+        cast(null as double) as predicted_purchases,
+        cast(null as double) as predicted_spend,
+        ml_scores.expected_value as value_score,
+        ml_scores.churn_probability as churn_score,
+        summaries.holdout_purchase_day_count as actual_purchases,
+        summaries.holdout_gross_amount as actual_spend
+
+    from summaries
+    inner join ml_scores
+        on summaries.customer_id = ml_scores.customer_id
+
+),
+
 unioned as (
 
     select * from probabilistic
@@ -128,6 +154,8 @@ unioned as (
     select * from baseline
     union all
     select * from heuristic_rankings
+    union all
+    select * from ml_rankings
 
 )
 

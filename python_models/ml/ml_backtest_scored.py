@@ -1,0 +1,15 @@
+"""The ML classifiers as a backtest method (clv_warehouse.backtest_ml)."""
+
+from clv_warehouse import backtest_ml
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    cutoffs = dbt.ref("int_cutoffs").df().set_index("cutoff_id")
+    return backtest_ml.score_at_backtest(
+        dbt.ref("ml_customer_features").df(),
+        backtest_cutoff=cutoffs.loc["backtest", "cutoff_date"],
+        churn_task=dbt.config.get("churn_task"),
+        value_task=dbt.config.get("value_task"),
+        seed=int(dbt.config.get("seed")),
+    )

@@ -1,0 +1,61 @@
+"""backtest_ml: trains only on labels known by the backtest cutoff."""
+
+import numpy as np
+import pandas as pd
+from test_ml import FEATURES, TIERS, rfm_frame
+
+from clv_warehouse import backtest_ml
+
+CHURN = {
+    "name": "churn",
+    "training_relation": "features",
+    "target": "churned",
+    "problem_type": "binary",
+    "features": list(FEATURES),
+    "candidates": ["logistic_regression"],
+    "sql_function": "predict_churn",
+}
+VALUE = dict(
+    CHURN,
+    name="tier",
+    target="tier",
+    problem_type="multiclass",
+    classes=list(TIERS),
+    sql_function="predict_tier",
+)
+
+
+def frame(n_cutoffs=6):
+    data = rfm_frame(n_cutoffs=n_cutoffs)
+    data["label_window_days"] = 31
+    data["future_spend"] = np.where(data["tier"] == "none", 0.0, data["monetary"])
+    return data
+
+
+def test_scores_the_customers_at_the_cutoff_from_known_labels_only():
+    data = frame()
+    cutoff = sorted(data["cutoff_date"].unique())[-1]
+    scores = backtest_ml.score_at_backtest(
+        data, backtest_cutoff=cutoff, churn_task=CHURN, value_task=VALUE
+    )
+    assert list(scores.columns) == backtest_ml.SCORE_COLUMNS
+    assert len(scores) == (data["cutoff_date"] == cutoff).sum()
+    assert scores["churn_probability"].between(0, 1).all()
+    assert (scores["expected_value"] >= 0).all()
+    # labels after the cutoff cannot matter: scramble them, same scores
+    late = pd.to_datetime(data["cutoff_date"]) + pd.Timedelta(days=31) > cutoff
+    scrambled = data.copy()
+    scrambled.loc[late, "churned"] = 1 - scrambled.loc[late, "churned"]
+    again = backtest_ml.score_at_backtest(
+        scrambled, backtest_cutoff=cutoff, churn_task=CHURN, value_task=VALUE
+    )
+    pd.testing.assert_frame_equal(scores, again)
+
+
+def test_too_short_a_history_gives_no_scores():
+    data = frame(n_cutoffs=3)
+    cutoff = sorted(data["cutoff_date"].unique())[-1]
+    scores = backtest_ml.score_at_backtest(
+        data, backtest_cutoff=cutoff, churn_task=CHURN, value_task=VALUE
+    )
+    assert scores.empty
