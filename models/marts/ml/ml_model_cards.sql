@@ -6,11 +6,9 @@
 -#}
 with
 
-versions as (
+registry as (
 
-    select * from {{ ref('ml_churn_model_versions') }}
-    union all by name
-    select * from {{ ref('ml_value_tier_model_versions') }}
+    select * from {{ ref('ml_model_registry') }}
 
 ),
 
@@ -21,7 +19,7 @@ champions as (
         primary_metric_value / nullif(baseline_primary_metric_value, 0) - 1
             as relative_improvement
 
-    from versions
+    from registry
     where is_champion
 
 ),
@@ -49,19 +47,18 @@ final as (
         data_fingerprint,
 
         ---------- numerics
-        cast(version as integer) as version,
-        cast(primary_metric_value as double) as primary_metric_value,
-        cast(baseline_primary_metric_value as double)
-            as baseline_primary_metric_value,
+        version,
+        primary_metric_value,
+        baseline_primary_metric_value,
         cast(relative_improvement as double) as relative_improvement,
-        cast(training_rows as integer) as training_rows,
-        cast(validation_rows as integer) as validation_rows,
+        training_rows,
+        validation_rows,
 
         ---------- dates
-        cast(training_window_start as date) as training_window_start,
-        cast(training_window_end as date) as training_window_end,
-        cast(validation_window_start as date) as validation_window_start,
-        cast(validation_window_end as date) as validation_window_end
+        training_window_start,
+        training_window_end,
+        validation_window_start,
+        validation_window_end
 
     from champions
 

@@ -27,10 +27,14 @@ final as (
         data_fingerprint,
         decision,
         metrics_json,
+        baseline_metrics_json,
+        feature_importances_json,
 
         ---------- numerics
         cast(version as integer) as version,
         cast(primary_metric_value as double) as primary_metric_value,
+        cast(baseline_primary_metric_value as double)
+            as baseline_primary_metric_value,
         cast(training_rows as integer) as training_rows,
         cast(validation_rows as integer) as validation_rows,
 
@@ -40,6 +44,7 @@ final as (
         ---------- dates
         cast(training_window_start as date) as training_window_start,
         cast(training_window_end as date) as training_window_end,
+        cast(validation_window_start as date) as validation_window_start,
         cast(validation_window_end as date) as validation_window_end,
 
         ---------- timestamps
