@@ -59,3 +59,30 @@ def test_too_short_a_history_gives_no_scores():
         data, backtest_cutoff=cutoff, churn_task=CHURN, value_task=VALUE
     )
     assert scores.empty
+
+
+def test_unchanged_inputs_reuse_the_previous_scores():
+    data = frame()
+    cutoff = sorted(data["cutoff_date"].unique())[-1]
+    first = backtest_ml.score_at_backtest(
+        data, backtest_cutoff=cutoff, churn_task=CHURN, value_task=VALUE
+    )
+    marked = first.assign(churn_probability=-1.0)  # would show if reused
+    reused = backtest_ml.score_at_backtest(
+        data,
+        backtest_cutoff=cutoff,
+        churn_task=CHURN,
+        value_task=VALUE,
+        previous=marked,
+    )
+    assert (reused["churn_probability"] == -1.0).all()
+    changed = data.copy()
+    changed.loc[changed.index[0], "frequency"] += 1
+    retrained = backtest_ml.score_at_backtest(
+        changed,
+        backtest_cutoff=cutoff,
+        churn_task=CHURN,
+        value_task=VALUE,
+        previous=marked,
+    )
+    assert retrained["churn_probability"].between(0, 1).all()
