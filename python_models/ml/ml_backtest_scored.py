@@ -12,7 +12,7 @@ def model(dbt, session):
         churn_task=dbt.config.get("churn_task"),
         value_task=dbt.config.get("value_task"),
         seed=int(dbt.config.get("seed")),
-        previous=registry.previous_versions(
+        previous=registry.previous_rows(
             session, f"{dbt.this.schema}.{dbt.this.identifier}"
         ),
     )

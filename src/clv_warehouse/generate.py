@@ -442,6 +442,43 @@ def iter_chunks(
         yield table
 
 
+class _Tally:
+    """Counts lines, customers and invoices as chunks stream to a file, prints
+    progress, and makes the WriteResult: the part every writer shares."""
+
+    def __init__(self, path: str | Path, progress: bool) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.progress = progress
+        self.start = time.perf_counter()
+        self.lines = self.customers = self.invoices = 0
+
+    def chunks(
+        self,
+        config: GeneratorConfig,
+        customers_per_chunk: int,
+        target_lines: int | None,
+    ) -> Iterator[pa.Table]:
+        for table, n_cust, n_inv in _generate(
+            config, customers_per_chunk, target_lines
+        ):
+            yield table
+            self.lines += table.num_rows
+            self.customers += n_cust
+            self.invoices += n_inv
+            if self.progress:
+                _progress(self.lines, self.start)
+
+    def result(self) -> WriteResult:
+        return WriteResult(
+            self.path,
+            self.lines,
+            self.customers,
+            self.invoices,
+            time.perf_counter() - self.start,
+        )
+
+
 def write_csv(
     path: str | Path,
     config: GeneratorConfig | None = None,
@@ -455,25 +492,15 @@ def write_csv(
     InvoiceDate is ``YYYY-MM-DD HH:MM:SS``, Price has 2 decimals, ``Customer ID`` is
     a float string (``12346.0``) or empty; fields are quoted only when needed.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    lines = customers = invoices = 0
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    tally = _Tally(path, progress)
+    with tally.path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(COLUMNS)
-        for table, n_cust, n_inv in _generate(
+        for table in tally.chunks(
             config or GeneratorConfig(), customers_per_chunk, target_lines
         ):
             writer.writerows(zip(*_csv_columns(table), strict=True))
-            lines, customers, invoices = (
-                lines + table.num_rows,
-                customers + n_cust,
-                invoices + n_inv,
-            )
-            if progress:
-                _progress(lines, start)
-    return WriteResult(path, lines, customers, invoices, time.perf_counter() - start)
+    return tally.result()
 
 
 def write_parquet(
@@ -489,14 +516,11 @@ def write_parquet(
     With ``target_lines`` the number of customers is chosen from the measured lines
     per customer so that the file has about that many lines (within ~1%).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    lines = customers = invoices = 0
+    tally = _Tally(path, progress)
     pending: list[pa.Table] = []
     n_pending = 0
-    with pq.ParquetWriter(path, SCHEMA, compression="zstd") as writer:
-        for table, n_cust, n_inv in _generate(
+    with pq.ParquetWriter(tally.path, SCHEMA, compression="zstd") as writer:
+        for table in tally.chunks(
             config or GeneratorConfig(), customers_per_chunk, target_lines
         ):
             pending.append(table)
@@ -509,16 +533,9 @@ def write_parquet(
                 )
                 pending = [merged.slice(ROW_GROUP_SIZE)]
                 n_pending -= ROW_GROUP_SIZE
-            lines, customers, invoices = (
-                lines + table.num_rows,
-                customers + n_cust,
-                invoices + n_inv,
-            )
-            if progress:
-                _progress(lines, start)
         if n_pending:
             writer.write_table(pa.concat_tables(pending), row_group_size=n_pending)
-    return WriteResult(path, lines, customers, invoices, time.perf_counter() - start)
+    return tally.result()
 
 
 def write_xlsx(
@@ -539,17 +556,14 @@ def write_xlsx(
     """
     from openpyxl import Workbook
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    tally = _Tally(path, progress)
     config = config or GeneratorConfig()
-    start = time.perf_counter()
     bounds, names = _sheet_bounds(config)
     workbook = Workbook(write_only=True)
     sheets = [workbook.create_sheet(title=name) for name in names]
     for sheet in sheets:
         sheet.append(list(COLUMNS))
-    lines = customers = invoices = 0
-    for table, n_cust, n_inv in _generate(config, customers_per_chunk, target_lines):
+    for table in tally.chunks(config, customers_per_chunk, target_lines):
         minutes = (
             table.column("InvoiceDate")
             .to_numpy()
@@ -572,15 +586,8 @@ def write_xlsx(
         ]
         for i, row in enumerate(zip(*cols, strict=True)):
             sheets[sheet_of[i]].append(row)
-        lines, customers, invoices = (
-            lines + table.num_rows,
-            customers + n_cust,
-            invoices + n_inv,
-        )
-        if progress:
-            _progress(lines, start)
-    workbook.save(path)
-    return WriteResult(path, lines, customers, invoices, time.perf_counter() - start)
+    workbook.save(tally.path)
+    return tally.result()
 
 
 # ==================================================================================

@@ -277,10 +277,6 @@ def _csv_options(request: LandingRequest, *, header: bool) -> str:
     return ", ".join(options)
 
 
-def _path_list(paths: tuple[str, ...]) -> str:
-    return "[" + ", ".join(_sql_string(path) for path in paths) + "]"
-
-
 def _resolve_columns(
     request: LandingRequest, available: list[str], source: str
 ) -> dict[str, str | None]:

@@ -201,8 +201,9 @@ def run_task(
     return TaskRun(versions, champion_model, trained, decision)
 
 
-def previous_versions(con, relation: str) -> pd.DataFrame | None:
-    """The rows the model stored last build, or None on the first build."""
+def previous_rows(con, relation: str) -> pd.DataFrame | None:
+    """The rows a model stored in ``relation`` last build (None on the first):
+    how a table-materialized Python model keeps state from build to build."""
     schema, _, name = relation.rpartition(".")
     exists = con.execute(
         "select count(*) from information_schema.tables "
@@ -237,7 +238,7 @@ def build_model_versions(
         session,
         features,
         task,
-        previous=previous_versions(session, this),
+        previous=previous_rows(session, this),
         seed=int(seed),
         force=str(force_retrain).lower() == "true",
     )
