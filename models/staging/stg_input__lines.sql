@@ -1,13 +1,26 @@
 {#-
     The canonical line-item contract: every landed row, typed. Nothing is
     filtered here; parse failures are kept as null values plus raw text, and
-    silver decides what is clean and what goes to quarantine.
+    silver decides what is clean and what goes to quarantine. Incremental:
+    each build types only the rows landed since the last one (typing is row by
+    row, so appending is exact).
 -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+    )
+}}
 with
 
 landed as (
 
     select * from {{ ref('stg_input__landed_lines') }}
+    {% if is_incremental() %}
+        where raw_row_id > (
+            select coalesce(max(raw_row_id), 0) from {{ this }}
+        )
+    {% endif %}
 
 ),
 
@@ -20,6 +33,8 @@ trimmed as (
         source_line_number,
         load_error,
         raw_line,
+        landed_batch,
+        duplicate_of_file,
         nullif(trim(invoice_id), '') as invoice_text,
         nullif(upper(trim(product_id)), '') as product_text,
         nullif(trim(description), '') as description_text,
@@ -67,6 +82,7 @@ canonical as (
         country_text as country,
         load_error,
         raw_line,
+        duplicate_of_file,
         invoice_text,
         product_text,
         quantity_text,
@@ -77,6 +93,7 @@ canonical as (
 
         ---------- numerics
         source_line_number,
+        landed_batch,
         case
             when quantity_text is null and unit_price_text is null then 1
             else quantity_value

@@ -23,6 +23,10 @@ def _check(input_format, input_path, delimiter, sheet, input_columns):
     )
 
 
+def _files(input_path):
+    return landing.list_input_files(input_path or "")
+
+
 class Plugin(BasePlugin):
     def configure_connection(self, conn):
         conn.create_function(
@@ -31,5 +35,19 @@ class Plugin(BasePlugin):
             ["VARCHAR"] * 5,
             "VARCHAR",
             null_handling="special",
+            side_effects=True,
+        )
+        conn.create_function(
+            "clv_input_files",
+            _files,
+            ["VARCHAR"],
+            "STRUCT(source_file VARCHAR, size_bytes BIGINT, modified_ns BIGINT)[]",
+            side_effects=True,
+        )
+        conn.create_function(
+            "clv_file_sha256",
+            landing.file_sha256,
+            ["VARCHAR"],
+            "VARCHAR",
             side_effects=True,
         )

@@ -16,6 +16,7 @@ raise :class:`InputError` with one line naming the file and the problem.
 from __future__ import annotations
 
 import glob
+import hashlib
 import json
 import os
 import re
@@ -523,11 +524,15 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def land(con, request: LandingRequest, *, work_dir: str | None = None):
+def land(
+    con, request: LandingRequest, *, work_dir: str | None = None, row_offset: int = 0
+):
     """Land the request's files through DuckDB connection ``con``.
 
     Returns a DuckDB relation with :data:`LANDED_COLUMNS`: one row per data
     row read, plus one row per line the reader rejected (``load_error`` set).
+    ``raw_row_id`` runs from ``row_offset + 1``: readable rows in file order,
+    then the rejected lines.
     """
     _run(con, "drop table if exists clv_landing_rejects")
     _run(con, "drop table if exists clv_landing_scans")
@@ -562,7 +567,8 @@ def land(con, request: LandingRequest, *, work_dir: str | None = None):
         select
             input_format,
             source_file,
-            row_number() over (order by file_index, file_row) as raw_row_id,
+            {int(row_offset)} + row_number() over (order by file_index, file_row)
+                as raw_row_id,
             {", ".join(LANDED_COLUMNS[3:])}
         from ({body})
     """
@@ -582,7 +588,7 @@ def land(con, request: LandingRequest, *, work_dir: str | None = None):
             select
                 {_sql_string(request.input_format)},
                 rejects.source_file,
-                totals.n_rows + row_number() over (
+                {int(row_offset)} + totals.n_rows + row_number() over (
                     order by rejects.source_file, rejects.source_line_number
                 ),
                 rejects.source_line_number,
@@ -674,3 +680,98 @@ def _xlsx_headers(path: str, sheet: str | None) -> list[tuple[list[str], str]]:
         headers.append((header, f"{path}#{name}"))
     workbook.close()
     return headers
+
+
+# --- incremental (batch) landing ---------------------------------------------
+
+#: Columns incremental landing adds after :data:`LANDED_COLUMNS`.
+BATCH_COLUMNS = ("landed_batch", "duplicate_of_file")
+
+_LANDED_TYPES = {
+    "raw_row_id": "bigint",
+    "source_line_number": "bigint",
+    "landed_batch": "integer",
+}
+
+
+@dataclass(frozen=True)
+class PendingFile:
+    """A file of the manifest (``stg_input__files``) not landed yet."""
+
+    path: str
+    landed_batch: int
+    duplicate_of_file: str | None = None
+
+
+def list_input_files(input_path: str) -> list[dict[str, Any]]:
+    """Every file ``input_path`` names (a file or a glob), in name order, with its
+    size and modification time: the cheap part of a file's fingerprint."""
+    files = []
+    for path in _expand_paths(input_path):
+        stat = os.stat(path)
+        files.append(
+            {
+                "source_file": path,
+                "size_bytes": stat.st_size,
+                "modified_ns": stat.st_mtime_ns,
+            }
+        )
+    return files
+
+
+def file_sha256(path: str) -> str:
+    """The sha256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def land_pending(
+    con,
+    request: LandingRequest,
+    pending: list[PendingFile],
+    *,
+    row_offset: int = 0,
+    work_dir: str | None = None,
+):
+    """Land the pending files one at a time, in the order given.
+
+    Each file's rows get the next ``raw_row_id`` values after ``row_offset``
+    (its readable rows in file order, then its rejected lines), so ids are
+    unique across batches and never change once given. Returns a relation with
+    :data:`LANDED_COLUMNS` + :data:`BATCH_COLUMNS`; empty when nothing is pending.
+    """
+    columns = LANDED_COLUMNS + BATCH_COLUMNS
+    _run(
+        con,
+        "create or replace temp table clv_landing_batch ("
+        + ", ".join(f"{name} {_LANDED_TYPES.get(name, 'varchar')}" for name in columns)
+        + ")",
+    )
+    offset = int(row_offset)
+    for item in pending:
+        single = LandingRequest(
+            input_format=request.input_format,
+            paths=(item.path,),
+            delimiter=request.delimiter,
+            sheet=request.sheet,
+            columns=request.columns,
+            required=request.required,
+            reader=request.reader,
+        )
+        land(con, single, work_dir=work_dir, row_offset=offset)
+        duplicate = (
+            _sql_string(item.duplicate_of_file) if item.duplicate_of_file else "null"
+        )
+        _run(
+            con,
+            f"""
+            insert into clv_landing_batch
+            select {", ".join(LANDED_COLUMNS)}, {int(item.landed_batch)}, {duplicate}
+            from clv_landing_rows
+            """,
+        )
+        offset = _run(con, "select max(raw_row_id) from clv_landing_batch")[0][0]
+    return con.table("clv_landing_batch")

@@ -3,16 +3,65 @@
     far). Two rules depend on what the format gives: an exact repeat is a
     duplicate only on an invoice (a transaction log like CDNOW has no line
     identity, so two equal rows are two purchases), and a zero price is a free
-    line to drop, while a zero-amount transaction in a log is still a purchase. Rules are applied in the order of seed quarantine_reasons. Cancellation
+    line to drop, while a zero-amount transaction in a log is still a purchase.
+    Rules are applied in the order of seed quarantine_reasons. Cancellation
     lines that pass are matched to an earlier purchase in int_returns_matched.
+
+    Incremental by customer: every rule here looks at one row, or (duplicates)
+    at rows that share the raw customer text, so a build re-classifies all
+    rows of the customers that have newly landed rows, from all of bronze, and
+    appends new rows without a customer (their rule is decided by the row
+    alone). refreshed_batch (the latest landed batch when the customer was
+    last re-classified) tells the downstream incremental models which
+    customers to refresh.
 -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='customer_id',
+    )
+}}
 with
 
-staged as (
+all_staged as (
 
     select * from {{ ref('stg_input__lines') }}
 
 ),
+
+{% if is_incremental() %}
+
+    new_rows as (
+
+        select * from all_staged
+        where raw_row_id > (select coalesce(max(raw_row_id), 0) from {{ this }})
+
+    ),
+
+    staged as (
+
+        select * from all_staged
+        where customer_id in (
+            select new_rows.customer_id from new_rows
+        )
+
+        union all
+
+        select * from new_rows
+        where customer_id is null
+
+    ),
+
+{% else %}
+
+    staged as (
+
+        select * from all_staged
+
+    ),
+
+{% endif %}
 
 non_product_codes as (
 
@@ -24,13 +73,17 @@ duplicates_numbered as (
 
     select
         *,
-        row_number() over (
-            partition by
-                invoice_text, product_text, description, quantity_text,
-                unit_price_text, line_amount_text, invoiced_at_text,
-                customer_text, country
-            order by raw_row_id
-        ) as copy_number
+        -- rows without a customer are quarantined before the duplicate rule,
+        -- so only rows with one are numbered (per customer: incremental-safe)
+        case when customer_id is not null then
+            row_number() over (
+                partition by
+                    invoice_text, product_text, description, quantity_text,
+                    unit_price_text, line_amount_text, invoiced_at_text,
+                    customer_text, country
+                order by raw_row_id
+            )
+        end as copy_number
 
     from staged
 
@@ -64,7 +117,9 @@ classified as (
 
     select
         *,
+        (select max(all_staged.landed_batch) from all_staged) as refreshed_batch,
         case
+            when duplicate_of_file is not null then 'duplicate_file'
             when load_error is not null then load_error
             when invoiced_at_text is null then 'missing_date'
             when invoiced_at is null then 'unparseable_date'

@@ -1,10 +1,28 @@
-{#- Silver line items: clean sales lines plus returns matched to their purchase. -#}
+{#-
+    Silver line items: clean sales lines plus returns matched to their purchase.
+    Incremental by customer: the customers int_lines_classified refreshed since
+    this table's last build are rewritten (a customer's clean lines only ever
+    grow, so delete+insert by customer is exact).
+-#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='customer_id',
+    )
+}}
 with
 
 classified as (
 
     select * from {{ ref('int_lines_classified') }}
-    where rejection_reason is null
+    where
+        rejection_reason is null
+        {% if is_incremental() %}
+            and refreshed_batch > (
+                select coalesce(max(refreshed_batch), 0) from {{ this }}
+            )
+        {% endif %}
 
 ),
 
@@ -34,6 +52,7 @@ cleaned as (
             as line_type,
 
         ---------- numerics
+        classified.refreshed_batch,
         classified.quantity,
         cast(classified.unit_price as decimal(18, 4)) as unit_price,
         cast(round(classified.line_amount, 2) as decimal(18, 2)) as line_amount,

@@ -1,9 +1,37 @@
-{#- Every raw row that did not make it to silver, with its reason and raw text. -#}
+{#-
+    Every raw row that did not make it to silver, with its reason and raw text.
+    Incremental by customer, like int_lines_cleaned; rows without a customer
+    are appended once. The one way a row leaves quarantine (an unmatched
+    cancellation whose purchase arrives later as a late line) is handled by the
+    post-hook, since a customer may then have no quarantined row left for
+    delete+insert to replace.
+-#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='customer_id',
+        post_hook="
+            delete from {{ this }}
+            where
+                reason_code = 'unmatched_cancellation'
+                and raw_row_id in (
+                    select raw_row_id from {{ ref('int_returns_matched') }}
+                    where is_matched
+                )
+        ",
+    )
+}}
 with
 
 classified as (
 
     select * from {{ ref('int_lines_classified') }}
+    {% if is_incremental() %}
+        where refreshed_batch > (
+            select coalesce(max(refreshed_batch), 0) from {{ this }}
+        )
+    {% endif %}
 
 ),
 
@@ -18,6 +46,7 @@ quarantined as (
     select
         ---------- ids
         classified.raw_row_id,
+        classified.customer_id,
 
         ---------- strings
         coalesce(
@@ -39,6 +68,7 @@ quarantined as (
 
         ---------- numerics
         classified.source_line_number,
+        classified.refreshed_batch,
 
         ---------- timestamps
         classified.invoiced_at

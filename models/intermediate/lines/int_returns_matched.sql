@@ -2,13 +2,35 @@
     Cancellation lines (Online Retail invoices starting with C) matched to the
     latest earlier purchase of the same product by the same customer. Unmatched
     cancellations (the purchase predates the data) are quarantined.
+
+    Incremental by customer: matching never leaves a customer, so a build
+    re-matches all cancellations of the customers int_lines_classified
+    refreshed since this table's last build (a late line of an old invoice can
+    become a better match, or give an unmatched cancellation its purchase).
 -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='customer_id',
+    )
+}}
 with
 
 classified as (
 
     select * from {{ ref('int_lines_classified') }}
-    where rejection_reason is null
+    where
+        rejection_reason is null
+        {% if is_incremental() %}
+            and customer_id in (
+                select refreshed.customer_id
+                from {{ ref('int_lines_classified') }} as refreshed
+                where refreshed.refreshed_batch > (
+                    select coalesce(max(refreshed_batch), 0) from {{ this }}
+                )
+            )
+        {% endif %}
 
 ),
 
@@ -50,7 +72,9 @@ matched as (
 
     select
         cancellations.raw_row_id,
+        cancellations.customer_id,
         candidates_ranked.original_invoice_id,
+        cancellations.refreshed_batch,
         candidates_ranked.original_invoice_id is not null as is_matched
 
     from cancellations

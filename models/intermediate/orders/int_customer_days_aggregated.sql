@@ -1,13 +1,30 @@
 {#-
     Customer-day activity: purchases of one customer on one day merged into one
     transaction, the standard input of buy-till-you-die models. Returns count on
-    the day they happened.
+    the day they happened. Incremental by customer: the customers
+    int_lines_cleaned refreshed since this table's last build are recomputed.
 -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='customer_id',
+    )
+}}
 with
 
 lines as (
 
     select * from {{ ref('int_lines_cleaned') }}
+    {% if is_incremental() %}
+        where customer_id in (
+            select refreshed.customer_id
+            from {{ ref('int_lines_cleaned') }} as refreshed
+            where refreshed.refreshed_batch > (
+                select coalesce(max(refreshed_batch), 0) from {{ this }}
+            )
+        )
+    {% endif %}
 
 ),
 
@@ -24,7 +41,8 @@ aggregated as (
             as gross_amount,
         -sum(case when line_type = 'return' then line_amount else 0 end)
             as returned_amount,
-        sum(line_amount) as net_amount
+        sum(line_amount) as net_amount,
+        max(refreshed_batch) as refreshed_batch
 
     from lines
     group by 1, 2
@@ -41,6 +59,7 @@ flagged as (
         gross_amount,
         returned_amount,
         net_amount,
+        refreshed_batch,
         order_count > 0 as has_purchase,
         activity_date
 

@@ -1,11 +1,65 @@
-{#- Sales invoices (order grain) with the value of returns matched back to them. -#}
+{#-
+    Sales invoices (order grain) with the value of returns matched back to them.
+    Incremental by invoice: the invoices touched by the lines int_lines_cleaned
+    refreshed since this table's last build (their own invoices and the
+    invoices their returns point to) are recomputed from all their lines, so an
+    invoice shared by two customers stays exact too.
+-#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='invoice_id',
+    )
+}}
 with
 
-lines as (
+all_lines as (
 
     select * from {{ ref('int_lines_cleaned') }}
 
 ),
+
+{% if is_incremental() %}
+
+    refreshed as (
+
+        select * from all_lines
+        where refreshed_batch > (
+            select coalesce(max(refreshed_batch), 0) from {{ this }}
+        )
+
+    ),
+
+    touched_invoices as (
+
+        select invoice_id from refreshed
+        union
+        select original_invoice_id from refreshed
+        where original_invoice_id is not null
+
+    ),
+
+    lines as (
+
+        select * from all_lines
+        where
+            invoice_id in (select touched_invoices.invoice_id from touched_invoices)
+            or original_invoice_id in (
+                select touched_invoices.invoice_id from touched_invoices
+            )
+
+    ),
+
+{% else %}
+
+    lines as (
+
+        select * from all_lines
+
+    ),
+
+{% endif %}
 
 sales_aggregated as (
 
@@ -17,6 +71,7 @@ sales_aggregated as (
         count(distinct product_id) as product_count,
         sum(quantity) as unit_count,
         sum(line_amount) as gross_amount,
+        max(refreshed_batch) as refreshed_batch,
         min(invoiced_at) as invoiced_at
 
     from lines
@@ -31,6 +86,7 @@ returns_aggregated as (
         original_invoice_id as invoice_id,
         count(*) as returned_line_count,
         -sum(line_amount) as returned_amount,
+        max(refreshed_batch) as refreshed_batch,
         max(invoiced_at) as last_returned_at
 
     from lines
@@ -55,6 +111,9 @@ joined as (
         ) as returned_amount,
         sales_aggregated.gross_amount
         - coalesce(returns_aggregated.returned_amount, 0) as net_amount,
+        greatest(
+            sales_aggregated.refreshed_batch, returns_aggregated.refreshed_batch
+        ) as refreshed_batch,
         returns_aggregated.invoice_id is not null as has_return,
         cast(sales_aggregated.invoiced_at as date) as invoice_date,
         sales_aggregated.invoiced_at,

@@ -1,14 +1,70 @@
+{#-
+    Incremental by customer: the customers whose orders or customer-days were
+    refreshed since this table's last build are recomputed from all of theirs.
+-#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='customer_id',
+        on_schema_change='fail',
+    )
+}}
+-- depends_on: {{ ref('int_lines_cleaned') }}
 with
+
+{% if is_incremental() %}
+
+    refreshed_customers as (
+
+        select customer_id from {{ ref('int_orders_aggregated') }}
+        where refreshed_batch > (
+            select coalesce(max(refreshed_batch), 0) from {{ this }}
+        )
+
+        union
+
+        -- an invoice shared by customers belongs to the smallest id: a late
+        -- line can move it, so every customer on a refreshed invoice counts
+        select customer_id from {{ ref('int_lines_cleaned') }}
+        where invoice_id in (
+            select refreshed_orders.invoice_id
+            from {{ ref('int_orders_aggregated') }} as refreshed_orders
+            where refreshed_orders.refreshed_batch > (
+                select coalesce(max(refreshed_batch), 0) from {{ this }}
+            )
+        )
+
+        union
+
+        select customer_id from {{ ref('int_customer_days_aggregated') }}
+        where refreshed_batch > (
+            select coalesce(max(refreshed_batch), 0) from {{ this }}
+        )
+
+    ),
+
+{% endif %}
 
 orders as (
 
     select * from {{ ref('int_orders_aggregated') }}
+    {% if is_incremental() %}
+        where customer_id in (
+            select refreshed_customers.customer_id from refreshed_customers
+        )
+    {% endif %}
 
 ),
 
 customer_days as (
 
     select * from {{ ref('int_customer_days_aggregated') }}
+    {% if is_incremental() %}
+        where customer_id in (
+            select refreshed_customers.customer_id from refreshed_customers
+        )
+    {% endif %}
 
 ),
 
@@ -36,7 +92,8 @@ orders_aggregated as (
         sum(gross_amount) as gross_amount,
         sum(unit_count) as unit_count,
         min(invoiced_at) as first_ordered_at,
-        max(invoiced_at) as last_ordered_at
+        max(invoiced_at) as last_ordered_at,
+        max(refreshed_batch) as refreshed_batch
 
     from orders
     group by 1
@@ -49,7 +106,8 @@ days_aggregated as (
         customer_id,
         count(*) filter (where has_purchase) as purchase_day_count,
         sum(returned_amount) as returned_amount,
-        sum(net_amount) as net_amount
+        sum(net_amount) as net_amount,
+        max(refreshed_batch) as refreshed_batch
 
     from customer_days
     group by 1
@@ -76,6 +134,9 @@ final as (
             orders_aggregated.gross_amount / orders_aggregated.order_count
             as decimal(18, 2)
         ) as average_order_value,
+        greatest(
+            orders_aggregated.refreshed_batch, days_aggregated.refreshed_batch
+        ) as refreshed_batch,
 
         ---------- booleans
         orders_aggregated.order_count > 1 as is_repeat_customer,

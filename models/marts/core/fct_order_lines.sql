@@ -1,8 +1,31 @@
+{#-
+    Incremental by invoice: line numbers are per invoice, so the invoices of
+    the lines int_lines_cleaned refreshed since this table's last build are
+    renumbered from all their lines (new lines always number last: raw_row_id
+    only grows).
+-#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='invoice_id',
+        on_schema_change='fail',
+    )
+}}
 with
 
 lines as (
 
     select * from {{ ref('int_lines_cleaned') }}
+    {% if is_incremental() %}
+        where invoice_id in (
+            select refreshed.invoice_id
+            from {{ ref('int_lines_cleaned') }} as refreshed
+            where refreshed.refreshed_batch > (
+                select coalesce(max(refreshed_batch), 0) from {{ this }}
+            )
+        )
+    {% endif %}
 
 ),
 
@@ -30,6 +53,7 @@ numbered as (
         cast(quantity as double) as quantity,
         unit_price,
         line_amount,
+        refreshed_batch,
 
         ---------- booleans
         is_return,

@@ -1,8 +1,22 @@
+{#- Incremental by invoice, following int_orders_aggregated. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='invoice_id',
+        on_schema_change='fail',
+    )
+}}
 with
 
 orders as (
 
     select * from {{ ref('int_orders_aggregated') }}
+    {% if is_incremental() %}
+        where refreshed_batch > (
+            select coalesce(max(refreshed_batch), 0) from {{ this }}
+        )
+    {% endif %}
 
 ),
 
@@ -24,6 +38,7 @@ final as (
         cast(gross_amount as decimal(18, 2)) as gross_amount,
         cast(returned_amount as decimal(18, 2)) as returned_amount,
         cast(net_amount as decimal(18, 2)) as net_amount,
+        refreshed_batch,
 
         ---------- booleans
         has_return,
