@@ -3,7 +3,27 @@
     the champion's macro predict_churn_table (installed by
     ml_churn_model_versions): the same numbers an analyst gets from
     `select predict_churn(...)`.
+
+    Incremental: a customer is re-scored only when the fingerprint of what
+    the score depends on changed (the scoring feature row, the factor row, the
+    champion's version): new activity changes the row, a moved scoring cutoff
+    changes every row (recency grows), a new champion changes them all.
+    Customers who left the scoring population are removed by the post-hook.
 -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='customer_id',
+        on_schema_change='fail',
+        post_hook="
+            delete from {{ this }}
+            where customer_id not in (
+                select customer_id from {{ ref('ml_scoring_features') }}
+            )
+        ",
+    )
+}}
 with
 
 champion as (
@@ -25,9 +45,46 @@ factors as (
 
 ),
 
+fingerprinted as (
+
+    select
+        features.customer_id,
+        md5(
+            cast(features as varchar) || '|' || coalesce(cast(factors as varchar), '')
+            || '|' || champion.version || '|' || champion.algorithm
+        ) as scoring_fingerprint
+
+    from features
+    left join factors
+        on features.customer_id = factors.customer_id
+    cross join champion
+
+),
+
+changed as (
+
+    select fingerprinted.*
+    from fingerprinted
+    {% if is_incremental() %}
+        left join {{ this }} as scored
+            on fingerprinted.customer_id = scored.customer_id
+        where
+            scored.scoring_fingerprint is distinct from
+            fingerprinted.scoring_fingerprint
+    {% endif %}
+
+),
+
+features_to_score as (
+
+    select * from features
+    where customer_id in (select changed.customer_id from changed)
+
+),
+
 scores as (
 
-    select * from predict_churn_table({{ ref('ml_scoring_features') }})
+    select * from predict_churn_table(features_to_score)
 
 ),
 
@@ -47,6 +104,7 @@ final as (
         factors.factor_2,
         factors.factor_3,
         champion.algorithm as model_algorithm,
+        changed.scoring_fingerprint,
 
         ---------- numerics
         cast(scores.probability as double) as churn_probability,
@@ -61,6 +119,8 @@ final as (
     from scores
     inner join features
         on scores.customer_id = features.customer_id
+    inner join changed
+        on scores.customer_id = changed.customer_id
     left join factors
         on scores.customer_id = factors.customer_id
     cross join champion

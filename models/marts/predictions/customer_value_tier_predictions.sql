@@ -2,7 +2,23 @@
     Predicted future value tier (spend in the next var('value_horizon_days')
     days: none / low / medium / high) and class probabilities for every
     customer, scored in SQL by the champion's macro predict_value_tier_table.
+    Incremental like customer_churn_predictions: a customer is re-scored only
+    when the fingerprint of its scoring feature row and the champion changed.
 -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='customer_id',
+        on_schema_change='fail',
+        post_hook="
+            delete from {{ this }}
+            where customer_id not in (
+                select customer_id from {{ ref('ml_scoring_features') }}
+            )
+        ",
+    )
+}}
 with
 
 champion as (
@@ -18,9 +34,44 @@ features as (
 
 ),
 
+fingerprinted as (
+
+    select
+        features.customer_id,
+        md5(
+            cast(features as varchar)
+            || '|' || champion.version || '|' || champion.algorithm
+        ) as scoring_fingerprint
+
+    from features
+    cross join champion
+
+),
+
+changed as (
+
+    select fingerprinted.*
+    from fingerprinted
+    {% if is_incremental() %}
+        left join {{ this }} as scored
+            on fingerprinted.customer_id = scored.customer_id
+        where
+            scored.scoring_fingerprint is distinct from
+            fingerprinted.scoring_fingerprint
+    {% endif %}
+
+),
+
+features_to_score as (
+
+    select * from features
+    where customer_id in (select changed.customer_id from changed)
+
+),
+
 scores as (
 
-    select * from predict_value_tier_table({{ ref('ml_scoring_features') }})
+    select * from predict_value_tier_table(features_to_score)
 
 ),
 
@@ -33,6 +84,7 @@ final as (
         ---------- strings
         cast(scores.predicted_class as varchar) as predicted_value_tier,
         champion.algorithm as model_algorithm,
+        changed.scoring_fingerprint,
 
         ---------- numerics
         cast(scores.probability_none as double) as probability_none,
@@ -47,6 +99,8 @@ final as (
     from scores
     inner join features
         on scores.customer_id = features.customer_id
+    inner join changed
+        on scores.customer_id = changed.customer_id
     cross join champion
 
 )
