@@ -58,7 +58,7 @@ def dbt(args: list[str], work: Path, landing: Path, label: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=1_000_000)
-    parser.add_argument("--exclude-ml", action="store_true", help="--exclude tag:ml")
+    parser.add_argument("--exclude-ml", action="store_true", help="--exclude tag:ml+")
     parser.add_argument("--late-share", type=float, default=0.0005)
     parser.add_argument("--resend-share", type=float, default=0.0005)
     parser.add_argument(
@@ -107,7 +107,7 @@ def main() -> None:
         f"{options.lines:,} lines requested; history {history_lines:,} lines, new "
         f"day {last_day}: {new_lines:,} lines (incl. late and re-sent lines)"
     )
-    build = ["build", "--exclude", "tag:ml"] if options.exclude_ml else ["build"]
+    build = ["build", "--exclude", "tag:ml+"] if options.exclude_ml else ["build"]
     shutil.copy(history.files[0], landing)
     dbt(build, work, landing, "first build (history)")
     shutil.copy(new_day.files[0], landing)

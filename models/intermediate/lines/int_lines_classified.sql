@@ -75,14 +75,15 @@ duplicates_numbered as (
         *,
         -- rows without a customer are quarantined before the duplicate rule,
         -- so only rows with one are numbered (per customer: incremental-safe)
-        case when customer_id is not null then
-            row_number() over (
-                partition by
-                    invoice_text, product_text, description, quantity_text,
-                    unit_price_text, line_amount_text, invoiced_at_text,
-                    customer_text, country
-                order by raw_row_id
-            )
+        case
+            when customer_id is not null
+                then row_number() over (
+                    partition by
+                        invoice_text, product_text, description, quantity_text,
+                        unit_price_text, line_amount_text, invoiced_at_text,
+                        customer_text, country
+                    order by raw_row_id
+                )
         end as copy_number
 
     from staged

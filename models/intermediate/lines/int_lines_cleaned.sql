@@ -16,13 +16,12 @@ with
 classified as (
 
     select * from {{ ref('int_lines_classified') }}
-    where
-        rejection_reason is null
-        {% if is_incremental() %}
-            and refreshed_batch > (
-                select coalesce(max(refreshed_batch), 0) from {{ this }}
-            )
-        {% endif %}
+    where rejection_reason is null
+    {% if is_incremental() %}
+        and refreshed_batch > (
+            select coalesce(max(refreshed_batch), 0) from {{ this }}
+        )
+    {% endif %}
 
 ),
 

@@ -20,17 +20,16 @@ with
 classified as (
 
     select * from {{ ref('int_lines_classified') }}
-    where
-        rejection_reason is null
-        {% if is_incremental() %}
-            and customer_id in (
-                select refreshed.customer_id
-                from {{ ref('int_lines_classified') }} as refreshed
-                where refreshed.refreshed_batch > (
-                    select coalesce(max(refreshed_batch), 0) from {{ this }}
-                )
+    where rejection_reason is null
+    {% if is_incremental() %}
+        and customer_id in (
+            select refreshed.customer_id
+            from {{ ref('int_lines_classified') }} as refreshed
+            where refreshed.refreshed_batch > (
+                select coalesce(max(refreshed_batch), 0) from {{ this }}
             )
-        {% endif %}
+        )
+    {% endif %}
 
 ),
 

@@ -45,18 +45,39 @@ factors as (
 
 ),
 
+feature_texts as (
+
+    select
+        customer_id,
+        cast(features as varchar) as feature_text
+
+    from features
+
+),
+
+factor_texts as (
+
+    select
+        customer_id,
+        cast(factors as varchar) as factor_text
+
+    from factors
+
+),
+
 fingerprinted as (
 
     select
-        features.customer_id,
+        feature_texts.customer_id,
         md5(
-            cast(features as varchar) || '|' || coalesce(cast(factors as varchar), '')
+            feature_texts.feature_text
+            || '|' || coalesce(factor_texts.factor_text, '')
             || '|' || champion.version || '|' || champion.algorithm
         ) as scoring_fingerprint
 
-    from features
-    left join factors
-        on features.customer_id = factors.customer_id
+    from feature_texts
+    left join factor_texts
+        on feature_texts.customer_id = factor_texts.customer_id
     cross join champion
 
 ),
@@ -75,7 +96,8 @@ changed as (
 
 ),
 
-features_to_score as (
+-- read by the scoring macro below, through its table argument
+features_to_score as (  -- noqa: ST03
 
     select * from features
     where customer_id in (select changed.customer_id from changed)

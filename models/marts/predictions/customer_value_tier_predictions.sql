@@ -34,16 +34,26 @@ features as (
 
 ),
 
+feature_texts as (
+
+    select
+        customer_id,
+        cast(features as varchar) as feature_text
+
+    from features
+
+),
+
 fingerprinted as (
 
     select
-        features.customer_id,
+        feature_texts.customer_id,
         md5(
-            cast(features as varchar)
+            feature_texts.feature_text
             || '|' || champion.version || '|' || champion.algorithm
         ) as scoring_fingerprint
 
-    from features
+    from feature_texts
     cross join champion
 
 ),
@@ -62,7 +72,8 @@ changed as (
 
 ),
 
-features_to_score as (
+-- read by the scoring macro below, through its table argument
+features_to_score as (  -- noqa: ST03
 
     select * from features
     where customer_id in (select changed.customer_id from changed)
