@@ -8,7 +8,9 @@ late data a real feed sends:
 
 - late lines: for a share of the previous batch's sales invoices, the last
   line arrives one batch late (same invoice, old date);
-- cancellations of earlier invoices arrive naturally, dated in their batch;
+- cancellations of earlier invoices: those dated in a batch arrive with it,
+  and a share of the previous batch's cancellation invoices arrives one batch
+  late (old date, matched to a purchase landed earlier);
 - re-sent lines: a share of the previous batch's lines is sent again, byte for
   byte, inside the new batch file (silver quarantines them as ``duplicate``);
 - optionally a byte-identical copy of the previous batch file under a new name
@@ -61,6 +63,7 @@ def split(
     cuts: list[str],
     *,
     late_share: float = 0.02,
+    late_cancellation_share: float = 0.0,
     resend_share: float = 0.01,
     copy_previous_file: bool = False,
     seed: int = 42,
@@ -71,12 +74,14 @@ def split(
     Batch 1 holds the lines dated before ``cuts[0]`` (and lines whose date does
     not parse), batch k the lines dated in ``[cuts[k-2], cuts[k-1])``, the last
     one everything from the last cut on. Shares are of the previous batch's
-    sales invoices (late lines) and lines (re-sent lines). Returns the batches.
+    sales invoices (late lines), cancellation invoices (late cancellations)
+    and lines (re-sent lines). Returns the batches.
     """
     if sorted(cuts) != list(cuts) or len(set(cuts)) != len(cuts):
         raise ValueError("cuts must be strictly increasing dates")
-    if not 0 <= late_share <= 1 or not 0 <= resend_share <= 1:
-        raise ValueError("late_share and resend_share are shares in [0, 1]")
+    shares = (late_share, late_cancellation_share, resend_share)
+    if not all(0 <= share <= 1 for share in shares):
+        raise ValueError("the shares must be in [0, 1]")
     reader, kind = _reader(input_path)
     os.makedirs(out_dir, exist_ok=True)
     con = duckdb.connect()
@@ -119,6 +124,14 @@ def split(
                     and date_batch < {len(cuts) + 1}
                     and hash(line_order, {int(seed)}) % 1000000
                         < {int(late_share * 1_000_000)}
+                union all
+                select line_order
+                from lines
+                where
+                    starts_with(upper({INVOICE_COLUMN}::varchar), 'C')
+                    and date_batch < {len(cuts) + 1}
+                    and hash({INVOICE_COLUMN}::varchar, {int(seed) + 2}) % 1000000
+                        < {int(late_cancellation_share * 1_000_000)}
             )
             select
                 lines.*,

@@ -38,6 +38,7 @@ def test_split_by_date_with_late_lines_resends_and_a_copied_file(write_file, tmp
         resend_share=1.0,
         copy_previous_file=True,
     )
+    # (C4 is dated after the cut, so it is in batch 2 whatever the share)
     assert first.number == 1 and second.number == 2
     assert [f.rsplit("/", 1)[1] for f in second.files] == [
         "batch_002.csv",
@@ -74,6 +75,23 @@ def test_split_without_extras_keeps_every_line_once(write_file, tmp_path):
     )
     counts = [len(read(b.files[0])) for b in made]
     assert counts == [2, 3, 2]
+    # late cancellations: a cancellation dated before the cut arrives after it
+    early_cancel = write_file(
+        "c.csv",
+        HEADER
+        + "".join(LINES[:5])
+        + "C5,A,APPLE,-1,2010-01-25 09:00:00,1.0,102.0,UK\n",
+    )
+    one, two = batches.split(
+        early_cancel,
+        str(tmp_path / "d"),
+        ["2010-02-01"],
+        late_share=0,
+        late_cancellation_share=1.0,
+        resend_share=0,
+    )
+    assert [r[0] for r in read(two.files[0])] == ["C5"]
+    assert len(read(one.files[0])) == 5
     with pytest.raises(ValueError, match="increasing"):
         batches.split(source, str(tmp_path / "c"), ["2010-02-01", "2010-01-01"])
 

@@ -109,6 +109,7 @@ def batch_files(source, tmp_path_factory):
         str(work / "batches"),
         ["2011-06-01"],
         late_share=0.05,
+        late_cancellation_share=0.5,
         resend_share=0.02,
         copy_previous_file=True,
     )
