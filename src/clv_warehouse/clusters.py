@@ -37,6 +37,9 @@ def fit_kmeans(rfm: pd.DataFrame, *, k: int = 4, seed: int = 42) -> pd.DataFrame
     if len(rfm) < k:
         raise ValueError(f"k-means needs at least k={k} customers, got {len(rfm)}")
     logged = transform(rfm)
+    # k-means' seeding and the sums follow row order: sort the rows, so that the
+    # same customers give the same centroids however the table stores its rows
+    logged = logged[np.lexsort(logged.T[::-1])]
     mean = logged.mean(axis=0)
     std = logged.std(axis=0)
     std[std == 0] = 1.0

@@ -57,6 +57,10 @@ def _btyd_frame(summaries: pd.DataFrame) -> pd.DataFrame:
 def fit_at_cutoffs(summaries: pd.DataFrame) -> pd.DataFrame:
     """Fit BG/NBD and Gamma-Gamma once per cutoff; one row per parameter."""
     rows = []
+    # The fit sums over rows: a fixed row order makes it bit-for-bit repeatable
+    # whatever order the table's rows are stored in (incremental builds
+    # rewrite rows, a full refresh writes them afresh).
+    summaries = summaries.sort_values(["cutoff_id", "customer_id"], kind="stable")
     for cutoff_id, group in summaries.groupby("cutoff_id", sort=True):
         frame = _btyd_frame(group)
         bgnbd = probabilistic.fit_bgnbd(

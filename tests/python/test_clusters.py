@@ -36,9 +36,11 @@ def test_assignment_matches_sklearn_predict(rfm):
     assigned = clusters.assign(rfm, centroids)
     logged = clusters.transform(rfm)
     scaled = (logged - logged.mean(axis=0)) / logged.std(axis=0)
-    model = KMeans(n_clusters=4, n_init=10, random_state=1).fit(scaled)
+    # fit_kmeans fits on the rows in a canonical (sorted) order
+    canonical = scaled[np.lexsort(logged.T[::-1])]
+    model = KMeans(n_clusters=4, n_init=10, random_state=1).fit(canonical)
     # same partition up to the renumbering by monetary value
-    pairs = set(zip(model.labels_, assigned, strict=True))
+    pairs = set(zip(model.predict(scaled), assigned, strict=True))
     assert len(pairs) == 4
 
 
@@ -47,3 +49,12 @@ def test_bad_k_is_a_clear_error(rfm):
         clusters.fit_kmeans(rfm, k=1)
     with pytest.raises(ValueError, match="needs at least k=4"):
         clusters.fit_kmeans(rfm.head(3), k=4)
+
+
+def test_fit_does_not_depend_on_row_order(rfm):
+    shuffled = rfm.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        clusters.fit_kmeans(rfm, k=4, seed=1),
+        clusters.fit_kmeans(shuffled, k=4, seed=1),
+        check_exact=True,
+    )

@@ -68,3 +68,12 @@ def test_scoring_is_deterministic(summaries):
         annual_discount_rate=0.1,
     )
     pd.testing.assert_frame_equal(first, second)
+
+
+def test_fit_does_not_depend_on_row_order(summaries):
+    shuffled = summaries.sample(frac=1.0, random_state=7).reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        clv_models.fit_at_cutoffs(summaries),
+        clv_models.fit_at_cutoffs(shuffled),
+        check_exact=True,
+    )
