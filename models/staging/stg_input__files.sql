@@ -6,12 +6,15 @@
     landing model then lands every manifest file it does not hold yet.
 
     A file whose size and modification time match its manifest row is taken as
-    unchanged (as make and rsync do); otherwise it is hashed. A landed file
-    whose content changed stops the build with one line: landed rows are never
-    rewritten in place, so send corrections as a new file, or rebuild
-    everything with --full-refresh. A byte-identical copy of a landed file under
-    a new name is landed (raw rows reconcile) and marked duplicate_of_file, so
-    silver quarantines its rows as duplicate_file.
+    unchanged (as make and rsync do); otherwise it is hashed. Two things stop
+    the build with one line before anything is landed (checked here, at run
+    time, so no optimizer can skip the check): a landed file whose content
+    changed (landed rows are never rewritten in place: send corrections as a
+    new file, or rebuild with --full-refresh), and an input_path or
+    input_format other than the one this warehouse was landed from. A
+    byte-identical copy of a landed file under a new name is landed (raw rows
+    reconcile) and marked duplicate_of_file; silver quarantines its rows as
+    duplicate_file.
 -#}
 {{
     config(
@@ -20,6 +23,34 @@
     )
 }}
 -- depends_on: {{ ref('stg_input__validated') }}
+{%- set input_path = sql_string(var('input_path')) -%}
+{%- set input_format = sql_string(var('input_format')) -%}
+{%- if execute and is_incremental() -%}
+    {%- set problems = run_query(
+        "select problem from (select known.source_file, case"
+        ~ " when known.input_path <> " ~ input_path
+        ~ " or known.input_format <> " ~ input_format
+        ~ " then 'this warehouse was landed from input_path ' || known.input_path"
+        ~ " || ' (' || known.input_format || '); to build from '"
+        ~ " || " ~ input_path ~ " || ', rebuild with --full-refresh"
+        ~ " or use another warehouse file (CLV_DUCKDB_PATH)'"
+        ~ " when (known.size_bytes <> listed.size_bytes"
+        ~ " or known.modified_ns <> listed.modified_ns)"
+        ~ " and clv_file_sha256(listed.source_file) <> known.file_sha256"
+        ~ " then 'input file ' || known.source_file"
+        ~ " || ': its content changed after it was landed in batch '"
+        ~ " || known.landed_batch || '; send changes as a new file,"
+        ~ " or rebuild with --full-refresh' end as problem"
+        ~ " from " ~ this ~ " as known"
+        ~ " left join (select unnest(clv_input_files(" ~ input_path ~ "),"
+        ~ " recursive := true)) as listed"
+        ~ " on known.source_file = listed.source_file)"
+        ~ " where problem is not null order by source_file limit 1"
+    ) -%}
+    {%- if problems.rows | length > 0 -%}
+        {{ exceptions.raise_compiler_error(problems.rows[0][0]) }}
+    {%- endif -%}
+{%- endif %}
 with
 
 listed as (
@@ -40,7 +71,9 @@ known as (
             null::varchar as file_sha256,
             null::bigint as size_bytes,
             null::bigint as modified_ns,
-            null::integer as landed_batch
+            null::integer as landed_batch,
+            null::varchar as input_path,
+            null::varchar as input_format
         where false
     {% endif %}
 
@@ -53,7 +86,6 @@ fingerprinted as (
         listed.size_bytes,
         listed.modified_ns,
         known.file_sha256 as landed_sha256,
-        known.landed_batch as landed_in_batch,
         case
             when
                 known.size_bytes = listed.size_bytes
@@ -68,24 +100,6 @@ fingerprinted as (
 
 ),
 
-checked as (
-
-    select
-        *,
-        case
-            when landed_sha256 is null or file_sha256 = landed_sha256 then 'ok'
-            else error(
-                'input file ' || source_file
-                || ': its content changed after it was landed in batch '
-                || landed_in_batch
-                || '; send changes as a new file, or rebuild with --full-refresh'
-            )
-        end as check_result
-
-    from fingerprinted
-
-),
-
 new_files as (
 
     select
@@ -96,8 +110,8 @@ new_files as (
         (select coalesce(max(known.landed_batch), 0) + 1 from known)
             as landed_batch
 
-    from checked
-    where check_result = 'ok' and landed_sha256 is null
+    from fingerprinted
+    where landed_sha256 is null
 
 ),
 
@@ -144,6 +158,8 @@ final as (
         ---------- strings
         nullif(first_copies.first_copy_file, new_files.source_file)
             as duplicate_of_file,
+        {{ input_path }} as input_path,
+        {{ input_format }} as input_format,
 
         ---------- numerics
         new_files.size_bytes,

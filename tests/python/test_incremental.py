@@ -177,6 +177,14 @@ def test_incremental_batches_equal_a_full_refresh(batch_files, tmp_path):
     assert len(found) >= 20
     assert {t: d for t, d in found.items() if d != (0, 0)} == {}
 
+    # another input_path into this warehouse stops with one line
+    result = run_dbt(
+        ["build", "-s", "stg_input__files"], incremental, input_path=first.files[0]
+    )
+    assert result.returncode != 0
+    assert "this warehouse was landed from input_path" in result.stdout
+    assert "rebuild with --full-refresh" in result.stdout
+
     # a landed file whose content changed stops the next build with one line
     with open(landing / first.files[0].rsplit("/", 1)[1], "a") as handle:
         handle.write("999999,X,CHANGED,1,2011-01-01 10:00:00,1.0,1.0,UK\n")
