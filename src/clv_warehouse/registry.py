@@ -1,11 +1,16 @@
 """One build's training step for one task, Redshift ML style.
 
 ``run_task`` is what the thin dbt Python model ``ml_<task>_model_versions``
-calls: train on the matured rows when the training data changed (or there is
-no champion), log the run to MLflow, compare the new version with the champion
-on the same validation rows, and (re)install the champion's SQL macros in the
-warehouse. It returns every version of the task, one row each, which the dbt
-model stores; the previous build's rows come back in as ``previous``.
+calls: train on the matured rows when this build's retrain decision says so
+(``triggers``, the task's row of ``ml.ml_retrain_triggers``: no champion,
+calendar, accuracy drop, drift, forced), when the champion cannot be loaded or
+its features differ from the task's, or when forced; log the run to MLflow,
+compare the new version with the champion on the same validation rows, and
+(re)install the champion's SQL macros in the warehouse. The champion's realized
+metric, when the triggers carry one, is logged to its MLflow run. It returns
+every version of the task, one row each, which the dbt model stores; the
+previous build's rows come back in as ``previous``. The training data's
+fingerprint is recorded but no longer triggers training by itself.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -43,6 +49,9 @@ VERSION_COLUMNS = [
     "is_champion",
     "decision",
     "trained_at",
+    "trained_cutoff",
+    "build_id",
+    "retrain_reasons",
 ]
 
 
@@ -89,6 +98,9 @@ def _version_row(result: ml.TrainResult, run_id: str, version: str) -> dict:
         "decision": "",
         # wall-clock metadata of the training run (everything else is deterministic)
         "trained_at": pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s"),
+        "trained_cutoff": None,
+        "build_id": None,
+        "retrain_reasons": None,
     }
 
 
@@ -124,8 +136,15 @@ def run_task(
     seed: int = 42,
     force: bool = False,
     macro_schema: str = "main",
+    triggers: Mapping[str, Any] | None = None,
 ) -> TaskRun:
-    """Train (when needed), register and serve one task; see the module doc."""
+    """Train (when triggered), register and serve one task; see the module doc.
+
+    ``triggers``: this build's decision for the task (keys ``decision``
+    retrain/keep, ``reasons``, ``build_id``, and, when known, the champion's
+    ``realized_metric_value`` at ``realized_cutoff_date``). None means no
+    trigger: only a missing champion, changed features or ``force`` train.
+    """
     spec = task_spec(task)
     matured = features[features["is_label_matured"].astype(bool)].copy()
     versions = (
@@ -149,11 +168,18 @@ def run_task(
             )
             versions["is_champion"] = False
             champion_rows = versions.iloc[0:0]
-    same_data = (
-        len(champion_rows) and champion_rows.iloc[-1]["data_fingerprint"] == fingerprint
-    )
-    if same_data and not force:
-        decision = "kept champion: training data unchanged"
+    triggers = dict(triggers or {})
+    if champion_model is not None:
+        _log_realized(champion_rows.iloc[-1], triggers, spec)
+    reasons = _retrain_reasons(champion_model, spec, triggers, force)
+    if not reasons:
+        decision = "kept champion: " + (
+            _text(triggers.get("reasons")) or "no retrain trigger"
+        )
+        if len(champion_rows) and champion_rows.iloc[-1]["data_fingerprint"] != (
+            fingerprint
+        ):
+            decision += " (training data changed)"
         trained = False
     else:
         result = ml.train(matured, spec, seed=seed)
@@ -163,6 +189,9 @@ def run_task(
             registered_model_name=f"clv_{spec.name}",
         )
         row = _version_row(result, run_id, version)
+        row["trained_cutoff"] = _scoring_cutoff(features)
+        row["build_id"] = _text(triggers.get("build_id")) or None
+        row["retrain_reasons"] = "; ".join(reasons)
         champion_features = tuple(getattr(champion_model, "feature_names_in_", ()))
         if champion_model is None:
             row["is_champion"] = True
@@ -201,6 +230,61 @@ def run_task(
     return TaskRun(versions, champion_model, trained, decision)
 
 
+def _text(value: Any) -> str:
+    """A string field of a triggers row ('' for missing / NA)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return str(value)
+
+
+def _number(value: Any) -> float | None:
+    if value is None or pd.isna(value):
+        return None
+    return float(value)
+
+
+def _scoring_cutoff(features: pd.DataFrame):
+    """The build's scoring cutoff: the latest cutoff in the feature rows."""
+    if "cutoff_date" not in features.columns or features.empty:
+        return None
+    return pd.Timestamp(features["cutoff_date"].max()).date()
+
+
+def _retrain_reasons(
+    champion_model: Any, spec: ml.TaskSpec, triggers: dict, force: bool
+) -> list[str]:
+    """Why this build trains the task (empty: the champion keeps serving)."""
+    reasons: list[str] = []
+    if champion_model is None:
+        reasons.append("no champion")
+    elif tuple(getattr(champion_model, "feature_names_in_", ())) != tuple(
+        spec.features
+    ):
+        reasons.append("the task's features changed")
+    if _text(triggers.get("decision")) == "retrain":
+        reasons.append(_text(triggers.get("reasons")) or "retrain triggered")
+    if force and not any("force" in reason for reason in reasons):
+        reasons.append("forced by var force_retrain")
+    return reasons
+
+
+def _log_realized(champion: pd.Series, triggers: dict, spec: ml.TaskSpec) -> None:
+    """The champion's realized primary metric onto its MLflow run; the step is
+    the days from the cutoff it was trained at to the cutoff measured."""
+    value = _number(triggers.get("realized_metric_value"))
+    if value is None:
+        return
+    step = 0
+    measured = triggers.get("realized_cutoff_date")
+    trained = triggers.get("champion_trained_cutoff")
+    if measured is not None and trained is not None and not pd.isna(measured):
+        if not pd.isna(trained):
+            step = max(int((pd.Timestamp(measured) - pd.Timestamp(trained)).days), 0)
+    tracking.log_realized_metrics(
+        champion["mlflow_run_id"], {spec.primary_metric: value}, step=step
+    )
+
+
 def previous_rows(con, relation: str) -> pd.DataFrame | None:
     """The rows a model stored in ``relation`` last build (None on the first):
     how a table-materialized Python model keeps state from build to build."""
@@ -215,6 +299,15 @@ def previous_rows(con, relation: str) -> pd.DataFrame | None:
     return con.execute(f"select * from {relation}").df()
 
 
+def _task_triggers(triggers: pd.DataFrame | None, task: str) -> dict | None:
+    if triggers is None:
+        return None
+    rows = triggers[triggers["task"] == task]
+    if len(rows) != 1:
+        raise ValueError(f"expected one retrain decision for task {task!r}")
+    return rows.iloc[0].to_dict()
+
+
 def build_model_versions(
     session,
     *,
@@ -223,6 +316,7 @@ def build_model_versions(
     this: str,
     seed: Any = 42,
     force_retrain: Any = False,
+    triggers: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The body of every ``ml_<task>_model_versions`` dbt Python model.
 
@@ -241,6 +335,7 @@ def build_model_versions(
         previous=previous_rows(session, this),
         seed=int(seed),
         force=str(force_retrain).lower() == "true",
+        triggers=_task_triggers(triggers, task["name"]),
     )
     log.info("task %s: %s", task["name"], run.decision)
     return run.versions
