@@ -6,7 +6,7 @@
     -#}
     {%- set tasks = [] -%}
     {%- if execute -%}
-        {%- for node in graph.nodes.values() | sort(attribute='name') -%}
+        {%- for node in graph.get('nodes', {}).values() | sort(attribute='name') -%}
             {%- if node.resource_type == 'model'
                 and node.name.startswith('ml_')
                 and node.name.endswith('_model_versions')

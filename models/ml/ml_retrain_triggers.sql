@@ -107,9 +107,11 @@ measured as (
         top_drift.max_psi,
         top_drift.max_psi_feature,
         champions.task is null as is_no_champion,
-        champions.task is not null
-        and list_sort(json_keys(champions.feature_importances_json))
-        <> tasks.feature_names as is_features_changed,
+        coalesce(
+            list_sort(json_keys(champions.feature_importances_json))
+            <> tasks.feature_names,
+            false
+        ) as is_features_changed,
         coalesce(
             scoring.cutoff_date - champions.trained_cutoff
             >= {{ var('retrain_every_days') }},
