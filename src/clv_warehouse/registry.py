@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -274,12 +274,11 @@ def _log_realized(champion: pd.Series, triggers: dict, spec: ml.TaskSpec) -> Non
     value = _number(triggers.get("realized_metric_value"))
     if value is None:
         return
+    measured = _text(triggers.get("realized_cutoff_date"))
+    trained = _text(triggers.get("champion_trained_cutoff"))
     step = 0
-    measured = triggers.get("realized_cutoff_date")
-    trained = triggers.get("champion_trained_cutoff")
-    if measured is not None and trained is not None and not pd.isna(measured):
-        if not pd.isna(trained):
-            step = max(int((pd.Timestamp(measured) - pd.Timestamp(trained)).days), 0)
+    if measured and trained:
+        step = max((pd.Timestamp(measured) - pd.Timestamp(trained)).days, 0)
     tracking.log_realized_metrics(
         champion["mlflow_run_id"], {spec.primary_metric: value}, step=step
     )
