@@ -48,7 +48,7 @@ reference_cutoffs as (
 
     from champions
     inner join feature_cutoffs
-        on feature_cutoffs.cutoff_date <= champions.trained_cutoff
+        on champions.trained_cutoff >= feature_cutoffs.cutoff_date
     group by 1
 
 ),
@@ -142,6 +142,7 @@ binned as (
         population_values.population,
         population_values.task,
         population_values.feature_name,
+        population_values.feature_value,
         population_values.row_count,
         count(edges.edge) as bin_index
 
@@ -150,13 +151,8 @@ binned as (
         on
             population_values.task = edges.task
             and population_values.feature_name = edges.feature_name
-            and edges.edge < population_values.feature_value
-    group by
-        population_values.population,
-        population_values.task,
-        population_values.feature_name,
-        population_values.feature_value,
-        population_values.row_count
+            and population_values.feature_value > edges.edge
+    group by 1, 2, 3, 4, 5
 
 ),
 

@@ -26,10 +26,10 @@ ranked as (
         rank() over (
             partition by task, cutoff_date, model_version, class_label
             order by probability
-        )
-        + (count(*) over (
+        ) as lowest_rank,
+        count(*) over (
             partition by task, cutoff_date, model_version, class_label, probability
-        ) - 1) / 2.0 as average_rank
+        ) as tie_count
 
     from outcomes
 
@@ -45,7 +45,9 @@ per_class as (
         count(*) as customer_count,
         count(case when is_actual then 1 end) as positive_count,
         count(case when not is_actual then 1 end) as negative_count,
-        sum(case when is_actual then average_rank else 0 end) as positive_rank_sum
+        sum(
+            case when is_actual then lowest_rank + (tie_count - 1) / 2.0 else 0 end
+        ) as positive_rank_sum
 
     from ranked
     group by 1, 2, 3, 4
@@ -83,7 +85,7 @@ final as (
         cutoff_date
 
     from class_auc
-    group by task, cutoff_date, model_version
+    group by 1, 2, 6
 
 )
 

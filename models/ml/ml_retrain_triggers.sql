@@ -67,7 +67,10 @@ top_drift as (
         psi as max_psi
 
     from drift
-    qualify row_number() over (partition by task order by psi desc, feature_name) = 1
+    qualify
+        row_number() over (
+            partition by task order by psi desc, feature_name asc
+        ) = 1
 
 ),
 
