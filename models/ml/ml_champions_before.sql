@@ -4,7 +4,9 @@
     models depend on the retrain decision, which depends on this. No row for a
     task that has no champion yet (first build). A champion trained before
     trained_cutoff was recorded counts as trained at the end of its validation
-    window plus the label window.
+    window plus the label window. last_retrain_cutoff is the latest cutoff any
+    version of the task was trained at: the champion was either trained then
+    or defended its place against that version on the newest validation rows.
 -#}
 {%- set selects = [] -%}
 {%- for task in ml_tasks() -%}
@@ -21,8 +23,9 @@
             "select task, version, algorithm, primary_metric, primary_metric_value, "
             ~ "feature_importances_json, mlflow_run_id, training_window_start, "
             ~ "training_window_end, validation_window_end, "
-            ~ trained_cutoff ~ " as trained_cutoff from " ~ relation
-            ~ " where is_champion and task = '" ~ task.name ~ "'"
+            ~ trained_cutoff ~ " as trained_cutoff, max(" ~ trained_cutoff
+            ~ ") over () as last_retrain_cutoff, is_champion from " ~ relation
+            ~ " where task = '" ~ task.name ~ "'"
         ) -%}
     {%- endif -%}
 {%- endfor -%}
@@ -44,7 +47,9 @@ versions as (
             cast(null as date) as training_window_start,
             cast(null as date) as training_window_end,
             cast(null as date) as validation_window_end,
-            cast(null as date) as trained_cutoff
+            cast(null as date) as trained_cutoff,
+            cast(null as date) as last_retrain_cutoff,
+            cast(null as boolean) as is_champion
         where false
     {%- endif %}
 
@@ -72,9 +77,15 @@ final as (
         coalesce(
             trained_cutoff,
             cast(validation_window_end as date) + {{ ml_label_window_days() }}
-        ) as trained_cutoff
+        ) as trained_cutoff,
+        coalesce(
+            last_retrain_cutoff,
+            trained_cutoff,
+            cast(validation_window_end as date) + {{ ml_label_window_days() }}
+        ) as last_retrain_cutoff
 
     from versions
+    where is_champion
     qualify row_number() over (partition by task order by version desc) = 1
 
 )

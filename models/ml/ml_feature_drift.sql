@@ -1,9 +1,9 @@
 {#-
     Population stability index (PSI) of each key feature (var drift_features):
     the customers being scored now (ml_scoring_features) against the champion's
-    reference population, the customers at the cutoff it went into service at
-    (the ml_customer_features rows of the latest cutoff on or before its
-    trained cutoff). Not its whole training window: that stacks younger
+    reference population, the customers at the cutoff it last went into service
+    at (the ml_customer_features rows of the latest cutoff on or before its
+    last_retrain_cutoff: when it was trained, or last defended its place). Not its whole training window: that stacks younger
     populations, and the aging of the customer base alone (dead customers pile
     up) would then read as drift at every build.
     Bins: the distinct deciles of the reference (a value falls in the bin of
@@ -48,7 +48,7 @@ reference_cutoffs as (
 
     from champions
     inner join feature_cutoffs
-        on champions.trained_cutoff >= feature_cutoffs.cutoff_date
+        on champions.last_retrain_cutoff >= feature_cutoffs.cutoff_date
     group by 1
 
 ),

@@ -4,7 +4,8 @@
     - no_champion: the task has none yet;
     - features_changed: the task's declared features differ from the champion's;
     - calendar: the champion is var retrain_every_days or more old in data time
-      (scoring cutoff minus the scoring cutoff it was trained at);
+      (scoring cutoff minus the scoring cutoff it was trained at, or at which
+      it last defended its place against a retrained version);
     - accuracy_drop: at the latest logged cutoff whose labels matured, the
       champion's realized primary metric is below var retrain_min_realized_metric,
       or below its validation metric by more than var retrain_metric_tolerance;
@@ -101,9 +102,10 @@ measured as (
         tasks.primary_metric,
         champions.version as champion_version_before,
         champions.trained_cutoff as champion_trained_cutoff,
+        champions.last_retrain_cutoff,
         champions.primary_metric_value as champion_validation_metric,
         scoring.cutoff_date as scoring_cutoff_date,
-        scoring.cutoff_date - champions.trained_cutoff as champion_age_days,
+        scoring.cutoff_date - champions.last_retrain_cutoff as champion_age_days,
         latest_realized.realized_cutoff_date,
         latest_realized.realized_metric_value,
         latest_realized.realized_customer_count,
@@ -116,7 +118,7 @@ measured as (
             false
         ) as is_features_changed,
         coalesce(
-            scoring.cutoff_date - champions.trained_cutoff
+            scoring.cutoff_date - champions.last_retrain_cutoff
             >= {{ var('retrain_every_days') }},
             false
         ) as is_calendar_due,
@@ -177,8 +179,8 @@ final as (
                 when is_calendar_due
                     then
                         'calendar: champion v' || champion_version_before
-                        || ' trained at ' || champion_trained_cutoff || ' is '
-                        || champion_age_days || ' days old (>= '
+                        || ' last (re)trained at ' || last_retrain_cutoff
+                        || ' is ' || champion_age_days || ' days old (>= '
                         || {{ var('retrain_every_days') }} || ')'
             end,
             case
@@ -233,6 +235,7 @@ final as (
         ---------- dates
         scoring_cutoff_date,
         champion_trained_cutoff,
+        last_retrain_cutoff,
         realized_cutoff_date
 
     from measured
