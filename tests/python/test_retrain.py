@@ -13,7 +13,13 @@ from clv_warehouse import generate, tracking
 
 pytestmark = pytest.mark.slow
 
-SELECT = ["--select", "+ml_retrain_decisions", "+ml_prediction_log"]
+SELECT = [
+    "--select",
+    "+ml_retrain_decisions",
+    "+ml_prediction_log",
+    "--indirect-selection",
+    "cautious",
+]
 # 28-day label windows: predictions logged at a month start mature by the next
 WINDOWS = {"churn_window_days": 28, "value_horizon_days": 28}
 NO_ACCURACY_OR_DRIFT = {
