@@ -152,10 +152,22 @@ def run_task(
         if previous is not None and len(previous)
         else pd.DataFrame(columns=VERSION_COLUMNS)
     )
-    fingerprint = ml.data_fingerprint(matured, spec)
     champion_rows = versions[versions["is_champion"].astype(bool)]
     champion_model = None
+    sql_keeps = (
+        triggers is not None
+        and _text(triggers.get("decision")) == "keep"
+        and not force
+        and _macros_installed(con, spec, macro_schema)
+    )
+    triggers = dict(triggers or {})
     if len(champion_rows):
+        _log_realized(champion_rows.iloc[-1], triggers, spec)
+    if len(champion_rows) and sql_keeps:
+        # The SQL decision already checked the champion's features; loading the
+        # model from MLflow (seconds) is only needed to compare or reinstall.
+        reasons: list[str] = []
+    elif len(champion_rows):
         champion = champion_rows.iloc[-1]
         try:
             champion_model = tracking.load_model(champion["mlflow_run_id"])
@@ -168,18 +180,13 @@ def run_task(
             )
             versions["is_champion"] = False
             champion_rows = versions.iloc[0:0]
-    triggers = dict(triggers or {})
-    if champion_model is not None:
-        _log_realized(champion_rows.iloc[-1], triggers, spec)
-    reasons = _retrain_reasons(champion_model, spec, triggers, force)
+        reasons = _retrain_reasons(champion_model, spec, triggers, force)
+    else:
+        reasons = _retrain_reasons(None, spec, triggers, force)
     if not reasons:
         decision = "kept champion: " + (
             _text(triggers.get("reasons")) or "no retrain trigger"
         )
-        if len(champion_rows) and champion_rows.iloc[-1]["data_fingerprint"] != (
-            fingerprint
-        ):
-            decision += " (training data changed)"
         trained = False
     else:
         result = ml.train(matured, spec, seed=seed)
@@ -279,9 +286,17 @@ def _log_realized(champion: pd.Series, triggers: dict, spec: ml.TaskSpec) -> Non
     step = 0
     if measured and trained:
         step = max((pd.Timestamp(measured) - pd.Timestamp(trained)).days, 0)
-    tracking.log_realized_metrics(
-        champion["mlflow_run_id"], {spec.primary_metric: value}, step=step
-    )
+    try:
+        tracking.log_realized_metrics(
+            champion["mlflow_run_id"], {spec.primary_metric: value}, step=step
+        )
+    except Exception as exc:  # the MLflow state was removed or moved
+        log.warning(
+            "task %s: could not log the realized metric to run %s (%s)",
+            spec.name,
+            champion["mlflow_run_id"],
+            str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+        )
 
 
 def previous_rows(con, relation: str) -> pd.DataFrame | None:

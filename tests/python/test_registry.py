@@ -72,9 +72,7 @@ def test_changed_data_alone_does_not_retrain_a_trigger_does(state):
         state, changed, TASK, previous=first.versions, triggers=keep
     )
     assert not kept.trained
-    assert kept.decision == (
-        "kept champion: no trigger: champion v1 is 30 days old (training data changed)"
-    )
+    assert kept.decision == ("kept champion: no trigger: champion v1 is 30 days old")
     retrained = registry.run_task(
         state, changed, TASK, previous=first.versions, triggers=RETRAIN
     )
@@ -148,3 +146,18 @@ def test_changed_features_make_the_new_version_champion(state):
     assert second.decision == "new champion: the task's features changed"
     assert second.versions["is_champion"].tolist() == [False, True]
     assert state.execute("select predict_churn(10, 2)").fetchall()[0][0] >= 0
+
+
+def test_a_sql_keep_serves_the_installed_macros_without_loading_the_model(state):
+    first = registry.run_task(state, features(), TASK, previous=None)
+    gone = first.versions.assign(mlflow_run_id="run-that-does-not-exist")
+    keep = {"decision": "keep", "reasons": "no trigger", "realized_metric_value": 0.7}
+    kept = registry.run_task(
+        state, features(seed=1), TASK, previous=gone, triggers=keep
+    )
+    assert not kept.trained
+    assert kept.versions["is_champion"].tolist() == [True]
+    # without the SQL decision the registry loads the champion, finds it gone
+    retrained = registry.run_task(state, features(seed=1), TASK, previous=gone)
+    assert retrained.trained
+    assert retrained.decision == "new champion: no champion yet"
