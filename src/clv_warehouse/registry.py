@@ -262,14 +262,15 @@ def _retrain_reasons(
 ) -> list[str]:
     """Why this build trains the task (empty: the champion keeps serving)."""
     reasons: list[str] = []
+    if _text(triggers.get("decision")) == "retrain":
+        reasons.append(_text(triggers.get("reasons")) or "retrain triggered")
     if champion_model is None:
-        reasons.append("no champion")
+        if not any("no champion" in reason for reason in reasons):
+            reasons.append("no champion")
     elif tuple(getattr(champion_model, "feature_names_in_", ())) != tuple(
         spec.features
     ):
         reasons.append("the task's features changed")
-    if _text(triggers.get("decision")) == "retrain":
-        reasons.append(_text(triggers.get("reasons")) or "retrain triggered")
     if force and not any("force" in reason for reason in reasons):
         reasons.append("forced by var force_retrain")
     return reasons

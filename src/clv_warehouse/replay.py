@@ -144,7 +144,7 @@ def timeline_lines(rows: Iterable[dict]) -> list[str]:
         champion = after if before == after else f"{before}->{after}"
         text = row["triggers"]
         if row["decision"] == "retrain":
-            text += f": {row['reasons']}"
+            text = str(row["reasons"])
             if row.get("registry_decision"):
                 text += f" => v{_fmt(row['trained_version'], '{:.0f}')} "
                 text += str(row["registry_decision"])
