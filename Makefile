@@ -12,7 +12,7 @@ SAMPLE := data/sample/online_retail_ii_sample.csv
 export DBT_PROFILES_DIR := profiles
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup sample run backtest test lint sqlfluff pytest-fast dbt-ci pytest-slow clean
+.PHONY: help setup sample run backtest replay test lint sqlfluff pytest-fast dbt-ci pytest-slow clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -49,6 +49,14 @@ BACKTEST_DB ?= warehouse/backtest.duckdb
 backtest: $(STAMP)  ## every CLV method against a holdout (CDNOW standard split by default)
 	@CLV_DUCKDB_PATH=$(BACKTEST_DB) $(BIN)/dbt build --quiet --vars '{input_format: $(BACKTEST_FORMAT), input_path: "$(BACKTEST_INPUT)", backtest_cutoff: "$(BACKTEST_CUTOFF)", backtest_holdout_end: "$(BACKTEST_HOLDOUT_END)", dataset_name: "$(BACKTEST_DATASET)"}'
 	@$(BIN)/python -m clv_warehouse.cli backtest-report --path $(BACKTEST_DB)
+
+# make replay: the scheduled build at every month end of the sample's second year,
+# on monthly batches with a churn wave from 2011-06-01 (state/replay/), then the
+# retrain timeline. Pass options through REPLAY_ARGS, e.g.
+# make replay REPLAY_ARGS="--change price_rise --change-at 2011-05-01"
+REPLAY_ARGS ?=
+replay: $(STAMP)  ## replay monthly builds with a behaviour change; print the retrain timeline
+	@$(BIN)/python -m clv_warehouse.replay $(REPLAY_ARGS)
 
 lint: $(STAMP)  ## ruff (lint + format check)
 	@$(BIN)/ruff check .

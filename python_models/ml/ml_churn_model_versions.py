@@ -1,6 +1,6 @@
 """CREATE MODEL, Redshift ML style: the task is declared in _ml__models.yml;
-clv_warehouse.registry trains when the data changed, registers the version in
-MLflow and here, and installs the champion as SQL macros in the warehouse."""
+clv_warehouse.registry trains when ml_retrain_triggers says so, registers the
+version in MLflow and here, and installs the champion as SQL macros."""
 
 from clv_warehouse import registry
 
@@ -15,4 +15,5 @@ def model(dbt, session):
         this=f"{dbt.this.schema}.{dbt.this.identifier}",
         seed=dbt.config.get("seed"),
         force_retrain=dbt.config.get("force_retrain"),
+        triggers=dbt.ref("ml_retrain_triggers").df(),
     )

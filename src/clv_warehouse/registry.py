@@ -1,17 +1,23 @@
 """One build's training step for one task, Redshift ML style.
 
 ``run_task`` is what the thin dbt Python model ``ml_<task>_model_versions``
-calls: train on the matured rows when the training data changed (or there is
-no champion), log the run to MLflow, compare the new version with the champion
-on the same validation rows, and (re)install the champion's SQL macros in the
-warehouse. It returns every version of the task, one row each, which the dbt
-model stores; the previous build's rows come back in as ``previous``.
+calls: train on the matured rows when this build's retrain decision says so
+(``triggers``, the task's row of ``ml.ml_retrain_triggers``: no champion,
+calendar, accuracy drop, drift, forced), when the champion cannot be loaded or
+its features differ from the task's, or when forced; log the run to MLflow,
+compare the new version with the champion on the same validation rows, and
+(re)install the champion's SQL macros in the warehouse. The champion's realized
+metric, when the triggers carry one, is logged to its MLflow run. It returns
+every version of the task, one row each, which the dbt model stores; the
+previous build's rows come back in as ``previous``. The training data's
+fingerprint is recorded but no longer triggers training by itself.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +49,9 @@ VERSION_COLUMNS = [
     "is_champion",
     "decision",
     "trained_at",
+    "trained_cutoff",
+    "build_id",
+    "retrain_reasons",
 ]
 
 
@@ -89,6 +98,9 @@ def _version_row(result: ml.TrainResult, run_id: str, version: str) -> dict:
         "decision": "",
         # wall-clock metadata of the training run (everything else is deterministic)
         "trained_at": pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s"),
+        "trained_cutoff": None,
+        "build_id": None,
+        "retrain_reasons": None,
     }
 
 
@@ -124,8 +136,15 @@ def run_task(
     seed: int = 42,
     force: bool = False,
     macro_schema: str = "main",
+    triggers: Mapping[str, Any] | None = None,
 ) -> TaskRun:
-    """Train (when needed), register and serve one task; see the module doc."""
+    """Train (when triggered), register and serve one task; see the module doc.
+
+    ``triggers``: this build's decision for the task (keys ``decision``
+    retrain/keep, ``reasons``, ``build_id``, and, when known, the champion's
+    ``realized_metric_value`` at ``realized_cutoff_date``). None means no
+    trigger: only a missing champion, changed features or ``force`` train.
+    """
     spec = task_spec(task)
     matured = features[features["is_label_matured"].astype(bool)].copy()
     versions = (
@@ -133,10 +152,22 @@ def run_task(
         if previous is not None and len(previous)
         else pd.DataFrame(columns=VERSION_COLUMNS)
     )
-    fingerprint = ml.data_fingerprint(matured, spec)
     champion_rows = versions[versions["is_champion"].astype(bool)]
     champion_model = None
+    sql_keeps = (
+        triggers is not None
+        and _text(triggers.get("decision")) == "keep"
+        and not force
+        and _macros_installed(con, spec, macro_schema)
+    )
+    triggers = dict(triggers or {})
     if len(champion_rows):
+        _log_realized(champion_rows.iloc[-1], triggers, spec)
+    if len(champion_rows) and sql_keeps:
+        # The SQL decision already checked the champion's features; loading the
+        # model from MLflow (seconds) is only needed to compare or reinstall.
+        reasons: list[str] = []
+    elif len(champion_rows):
         champion = champion_rows.iloc[-1]
         try:
             champion_model = tracking.load_model(champion["mlflow_run_id"])
@@ -149,11 +180,13 @@ def run_task(
             )
             versions["is_champion"] = False
             champion_rows = versions.iloc[0:0]
-    same_data = (
-        len(champion_rows) and champion_rows.iloc[-1]["data_fingerprint"] == fingerprint
-    )
-    if same_data and not force:
-        decision = "kept champion: training data unchanged"
+        reasons = _retrain_reasons(champion_model, spec, triggers, force)
+    else:
+        reasons = _retrain_reasons(None, spec, triggers, force)
+    if not reasons:
+        decision = "kept champion: " + (
+            _text(triggers.get("reasons")) or "no retrain trigger"
+        )
         trained = False
     else:
         result = ml.train(matured, spec, seed=seed)
@@ -163,6 +196,9 @@ def run_task(
             registered_model_name=f"clv_{spec.name}",
         )
         row = _version_row(result, run_id, version)
+        row["trained_cutoff"] = _scoring_cutoff(features)
+        row["build_id"] = _text(triggers.get("build_id")) or None
+        row["retrain_reasons"] = "; ".join(reasons)
         champion_features = tuple(getattr(champion_model, "feature_names_in_", ()))
         if champion_model is None:
             row["is_champion"] = True
@@ -201,6 +237,69 @@ def run_task(
     return TaskRun(versions, champion_model, trained, decision)
 
 
+def _text(value: Any) -> str:
+    """A string field of a triggers row ('' for missing / NA)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return str(value)
+
+
+def _number(value: Any) -> float | None:
+    if value is None or pd.isna(value):
+        return None
+    return float(value)
+
+
+def _scoring_cutoff(features: pd.DataFrame):
+    """The build's scoring cutoff: the latest cutoff in the feature rows."""
+    if "cutoff_date" not in features.columns or features.empty:
+        return None
+    return pd.Timestamp(features["cutoff_date"].max()).date()
+
+
+def _retrain_reasons(
+    champion_model: Any, spec: ml.TaskSpec, triggers: dict, force: bool
+) -> list[str]:
+    """Why this build trains the task (empty: the champion keeps serving)."""
+    reasons: list[str] = []
+    if _text(triggers.get("decision")) == "retrain":
+        reasons.append(_text(triggers.get("reasons")) or "retrain triggered")
+    if champion_model is None:
+        if not any("no champion" in reason for reason in reasons):
+            reasons.append("no champion")
+    elif tuple(getattr(champion_model, "feature_names_in_", ())) != tuple(
+        spec.features
+    ):
+        reasons.append("the task's features changed")
+    if force and not any("force" in reason for reason in reasons):
+        reasons.append("forced by var force_retrain")
+    return reasons
+
+
+def _log_realized(champion: pd.Series, triggers: dict, spec: ml.TaskSpec) -> None:
+    """The champion's realized primary metric onto its MLflow run; the step is
+    the days from the cutoff it was trained at to the cutoff measured."""
+    value = _number(triggers.get("realized_metric_value"))
+    if value is None:
+        return
+    measured = _text(triggers.get("realized_cutoff_date"))
+    trained = _text(triggers.get("champion_trained_cutoff"))
+    step = 0
+    if measured and trained:
+        step = max((pd.Timestamp(measured) - pd.Timestamp(trained)).days, 0)
+    try:
+        tracking.log_realized_metrics(
+            champion["mlflow_run_id"], {spec.primary_metric: value}, step=step
+        )
+    except Exception as exc:  # the MLflow state was removed or moved
+        log.warning(
+            "task %s: could not log the realized metric to run %s (%s)",
+            spec.name,
+            champion["mlflow_run_id"],
+            str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+        )
+
+
 def previous_rows(con, relation: str) -> pd.DataFrame | None:
     """The rows a model stored in ``relation`` last build (None on the first):
     how a table-materialized Python model keeps state from build to build."""
@@ -215,6 +314,15 @@ def previous_rows(con, relation: str) -> pd.DataFrame | None:
     return con.execute(f"select * from {relation}").df()
 
 
+def _task_triggers(triggers: pd.DataFrame | None, task: str) -> dict | None:
+    if triggers is None:
+        return None
+    rows = triggers[triggers["task"] == task]
+    if len(rows) != 1:
+        raise ValueError(f"expected one retrain decision for task {task!r}")
+    return rows.iloc[0].to_dict()
+
+
 def build_model_versions(
     session,
     *,
@@ -223,6 +331,7 @@ def build_model_versions(
     this: str,
     seed: Any = 42,
     force_retrain: Any = False,
+    triggers: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The body of every ``ml_<task>_model_versions`` dbt Python model.
 
@@ -241,6 +350,7 @@ def build_model_versions(
         previous=previous_rows(session, this),
         seed=int(seed),
         force=str(force_retrain).lower() == "true",
+        triggers=_task_triggers(triggers, task["name"]),
     )
     log.info("task %s: %s", task["name"], run.decision)
     return run.versions

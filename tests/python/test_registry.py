@@ -1,5 +1,6 @@
 """registry.run_task with a real MLflow (sqlite in tmp_path) and real DuckDB:
-first champion, skip on unchanged data, champion kept unless beaten."""
+first champion, training only when triggered (not on changed data alone),
+champion kept unless beaten, realized metrics logged to the champion's run."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 from test_ml import FEATURES, rfm_frame
 
-from clv_warehouse import registry
+from clv_warehouse import registry, tracking
 
 pytestmark = pytest.mark.slow
 
@@ -52,8 +53,52 @@ def test_unchanged_data_keeps_the_champion_without_training(state):
     first = registry.run_task(state, features(), TASK, previous=None)
     second = registry.run_task(state, features(), TASK, previous=first.versions)
     assert not second.trained
-    assert second.decision == "kept champion: training data unchanged"
+    assert second.decision == "kept champion: no retrain trigger"
     assert len(second.versions) == 1
+
+
+RETRAIN = {
+    "decision": "retrain",
+    "reasons": "drift: PSI of spend_last_90 0.31 > 0.2",
+    "build_id": "build-2",
+}
+
+
+def test_changed_data_alone_does_not_retrain_a_trigger_does(state):
+    first = registry.run_task(state, features(), TASK, previous=None)
+    changed = features(seed=1)
+    keep = {"decision": "keep", "reasons": "no trigger: champion v1 is 30 days old"}
+    kept = registry.run_task(
+        state, changed, TASK, previous=first.versions, triggers=keep
+    )
+    assert not kept.trained
+    assert kept.decision == ("kept champion: no trigger: champion v1 is 30 days old")
+    retrained = registry.run_task(
+        state, changed, TASK, previous=first.versions, triggers=RETRAIN
+    )
+    assert retrained.trained
+    new = retrained.versions.iloc[-1]
+    assert new["retrain_reasons"] == RETRAIN["reasons"]
+    assert new["build_id"] == "build-2"
+    assert str(new["trained_cutoff"]) == str(changed["cutoff_date"].max().date())
+
+
+def test_realized_metric_is_logged_on_the_champion_run(state):
+    first = registry.run_task(state, features(), TASK, previous=None)
+    realized = {
+        "decision": "keep",
+        "reasons": "no trigger",
+        "realized_metric_value": 0.71,
+        "realized_cutoff_date": "2011-03-01",
+        "champion_trained_cutoff": "2011-01-01",
+    }
+    registry.run_task(
+        state, features(), TASK, previous=first.versions, triggers=realized
+    )
+    client = tracking._mlflow().tracking.MlflowClient()
+    run_id = first.versions.iloc[0]["mlflow_run_id"]
+    history = client.get_metric_history(run_id, "realized.roc_auc")
+    assert [(m.value, m.step) for m in history] == [(0.71, 59)]
 
 
 def test_a_new_version_must_beat_the_champion_on_the_same_rows(state):
@@ -66,7 +111,9 @@ def test_a_new_version_must_beat_the_champion_on_the_same_rows(state):
     assert "does not beat" in forced.decision
     # a version trained on shuffled labels is worse on the same validation rows
     spoiled = spoiled_features()
-    kept = registry.run_task(state, spoiled, TASK, previous=forced.versions)
+    kept = registry.run_task(
+        state, spoiled, TASK, previous=forced.versions, triggers=RETRAIN
+    )
     assert kept.trained
     assert kept.versions["is_champion"].tolist() == [True, False, False]
 
@@ -84,7 +131,9 @@ def spoiled_features():
 
 def test_a_better_version_replaces_the_champion(state):
     weak = registry.run_task(state, spoiled_features(), TASK, previous=None)
-    better = registry.run_task(state, features(), TASK, previous=weak.versions)
+    better = registry.run_task(
+        state, features(), TASK, previous=weak.versions, triggers=RETRAIN
+    )
     assert better.trained
     assert better.decision.startswith("new champion: roc_auc")
     assert better.versions["is_champion"].tolist() == [False, True]
@@ -97,3 +146,18 @@ def test_changed_features_make_the_new_version_champion(state):
     assert second.decision == "new champion: the task's features changed"
     assert second.versions["is_champion"].tolist() == [False, True]
     assert state.execute("select predict_churn(10, 2)").fetchall()[0][0] >= 0
+
+
+def test_a_sql_keep_serves_the_installed_macros_without_loading_the_model(state):
+    first = registry.run_task(state, features(), TASK, previous=None)
+    gone = first.versions.assign(mlflow_run_id="run-that-does-not-exist")
+    keep = {"decision": "keep", "reasons": "no trigger", "realized_metric_value": 0.7}
+    kept = registry.run_task(
+        state, features(seed=1), TASK, previous=gone, triggers=keep
+    )
+    assert not kept.trained
+    assert kept.versions["is_champion"].tolist() == [True]
+    # without the SQL decision the registry loads the champion, finds it gone
+    retrained = registry.run_task(state, features(seed=1), TASK, previous=gone)
+    assert retrained.trained
+    assert retrained.decision == "new champion: no champion yet"

@@ -26,6 +26,7 @@ final as (
         sql_function,
         data_fingerprint,
         decision,
+        retrain_reasons,
         metrics_json,
         baseline_metrics_json,
         feature_importances_json,
@@ -46,6 +47,7 @@ final as (
         cast(training_window_end as date) as training_window_end,
         cast(validation_window_start as date) as validation_window_start,
         cast(validation_window_end as date) as validation_window_end,
+        cast(trained_cutoff as date) as trained_cutoff,
 
         ---------- timestamps
         cast(trained_at as timestamp) as trained_at
