@@ -110,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     ranked = sorted(results, key=lambda r: -r["execution_time"])[: args.top]
     for rank, r in enumerate(ranked, 1):
         node = nodes.get(r["unique_id"], {})
-        name = r["unique_id"].split(".")[-1]
+        name = node.get("name") or r["unique_id"].split(".")[-1]
+        name = name if len(name) <= 52 else name[:49] + "..."
         share = 100 * r["execution_time"] / total if total else 0
         print(
             f"  {rank:2d}. {r['execution_time']:7.1f} s {share:5.1f}%  {name:<52} "
