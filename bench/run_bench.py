@@ -492,7 +492,8 @@ def write_results(
     md = [f"# Benchmark {size} ({stem})", ""]
     if args.note:
         md += [f"**Note:** {args.note}", ""]
-    md += [f"Data: {generated}", "", f"DuckDB memory limit: {args.memory_limit}", ""]
+    data = generated.replace(str(ROOT) + "/", "")
+    md += [f"Data: {data}", "", f"DuckDB memory limit: {args.memory_limit}", ""]
     md += [
         "| step | what | wall (s) | CPU (s) | peak tree (MB) | max RSS (MB) "
         "| x floor | exit |",
