@@ -533,6 +533,13 @@ def write_results(
     md += [
         f"- {m.step}: `{' '.join(_relative(c) for c in m.command)}`" for m in results
     ]
+    if any(m.step in ("a", "b") for m in results):
+        md.append(
+            f"- a and b run with `CLV_DUCKDB_PATH=data/bench/{size}/<full|marts>/"
+            f"warehouse.duckdb CLV_MLFLOW_DIR=data/bench/{size}/<full|marts>/mlflow "
+            f"CLV_DUCKDB_MEMORY_LIMIT={args.memory_limit}` on a fresh folder, "
+            "after an untimed `dbt parse` with the same options"
+        )
     md += ["", "Machine:", ""] + [f"- {k}: {v}" for k, v in info.items()]
     md_path = args.results_dir / f"{stem}.md"
     md_path.write_text("\n".join(md) + "\n")
