@@ -12,7 +12,8 @@ SAMPLE := data/sample/online_retail_ii_sample.csv
 export DBT_PROFILES_DIR := profiles
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup sample run backtest replay test lint sqlfluff pytest-fast dbt-ci pytest-slow clean
+.PHONY: help setup sample run backtest replay test lint sqlfluff pytest-fast dbt-ci pytest-slow clean \
+	bench-setup bench
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -79,6 +80,27 @@ pytest-slow: $(STAMP) $(SAMPLE)
 	@$(BIN)/pytest -m slow -q; status=$$?; if [ $$status -eq 5 ]; then echo "no slow tests selected"; exit 0; fi; exit $$status
 
 test: lint sqlfluff pytest-fast dbt-ci pytest-slow  ## every quality gate
+
+# make bench: the benchmark suite (bench/run_bench.py), on demand only, never in
+# `make test`. SIZES: 1M 10M 100M (or any <n>, <n>k, <n>M); STEPS: a subset of
+# c,p,e,d,b,a (floor, project SQL, pandas, PySpark, marts build, full build).
+SIZES ?= 1M
+STEPS ?= c,p,e,d,b,a
+BENCH_MEMORY_LIMIT ?= 8GB
+BENCH_NOTE ?=
+BENCH_STAMP := $(VENV)/.bench-stamp
+
+$(BENCH_STAMP): bench/requirements.txt $(STAMP)
+	@echo "==> installing the bench-only dependencies (PySpark) into $(VENV)"
+	@$(BIN)/pip install --quiet --disable-pip-version-check -r bench/requirements.txt -c constraints.txt
+	@command -v java >/dev/null || echo "warning: no java on PATH; PySpark (step d) needs Java 17 (apt-get install -y openjdk-17-jre-headless)"
+	@touch $@
+
+bench-setup: $(BENCH_STAMP)  ## install the bench-only dependencies (PySpark, bench/requirements.txt)
+
+bench: $(BENCH_STAMP)  ## benchmark suite, e.g. make bench SIZES="1M 10M" (results in bench/results/)
+	@$(BIN)/python bench/run_bench.py --sizes $(SIZES) --steps $(STEPS) \
+		--memory-limit $(BENCH_MEMORY_LIMIT) --note "$(BENCH_NOTE)"
 
 clean:  ## remove build outputs (keeps .venv)
 	rm -rf target logs warehouse/*.duckdb warehouse/*.wal data/sample

@@ -59,7 +59,9 @@ eligible as (
 
 ),
 
-pairs as (
+{# co-purchase is symmetric: count each unordered pair once (materialized,
+   as pairs reads it twice), then mirror it #}
+unordered_pairs as materialized (
 
     select
         eligible.cutoff_id,
@@ -72,8 +74,28 @@ pairs as (
         on
             eligible.cutoff_id = other.cutoff_id
             and eligible.invoice_id = other.invoice_id
-            and eligible.product_id <> other.product_id
+            and eligible.product_id < other.product_id
     group by 1, 2, 3
+
+),
+
+pairs as (
+
+    select
+        cutoff_id,
+        product_id,
+        similar_product_id,
+        co_invoice_count
+    from unordered_pairs
+
+    union all
+
+    select
+        cutoff_id,
+        similar_product_id as product_id,
+        product_id as similar_product_id,
+        co_invoice_count
+    from unordered_pairs
 
 ),
 

@@ -1,0 +1,122 @@
+"""The benchmark suite's own logic: engines agree, sizes parse, memory is measured.
+
+PySpark is a bench-only dependency (bench/requirements.txt), so its engine is
+checked only when it is installed; the driver checks it on every benchmark run.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from clv_warehouse.generate import GeneratorConfig, write_parquet
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+engines = _load("rfm_engines")
+run_bench = _load("run_bench")
+
+
+@pytest.fixture(scope="module")
+def lines(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("bench") / "lines.parquet"
+    write_parquet(path, GeneratorConfig(n_customers=400, seed=7))
+    return path
+
+
+def test_duckdb_and_pandas_engines_agree_with_a_direct_computation(lines, tmp_path):
+    outputs = {}
+    for engine in ("duckdb", "pandas"):
+        out = tmp_path / f"{engine}.parquet"
+        assert engines.main([engine, "--input", str(lines), "--out", str(out)]) == 0
+        outputs[engine] = out
+    check = run_bench.compare(outputs["duckdb"], outputs["pandas"])
+    assert check.startswith("AGREES"), check
+    assert " 0 unmatched, 0 differing" in check
+
+    # one customer by hand, straight from the lines
+    con = duckdb.connect()
+    customer, recency, frequency, monetary, clv = con.execute(
+        f"select * from '{outputs['duckdb']}' order by monetary desc limit 1"
+    ).fetchall()[0]
+    rows = con.execute(
+        f"""
+        select cast(InvoiceDate as date), Quantity * Price
+        from '{lines}'
+        where "Customer ID" = {customer} and not starts_with(Invoice, 'C')
+            and Quantity > 0 and Price > 0
+        """
+    ).fetchall()
+    last_day_in_data = con.execute(
+        f"""
+        select max(cast(InvoiceDate as date)) from '{lines}'
+        where "Customer ID" is not null and not starts_with(Invoice, 'C')
+            and Quantity > 0 and Price > 0
+        """
+    ).fetchall()[0][0]
+    days = {day for day, _ in rows}
+    assert frequency == len(days)
+    assert monetary == pytest.approx(sum(amount for _, amount in rows))
+    assert recency == (last_day_in_data - max(days)).days
+    expected = monetary / frequency * (1 - (recency + 1) / 365) / 1.1
+    assert clv == pytest.approx(expected)
+
+
+def test_compare_reports_a_difference(lines, tmp_path):
+    floor = tmp_path / "floor.parquet"
+    engines.main(["duckdb", "--input", str(lines), "--out", str(floor)])
+    changed = tmp_path / "changed.parquet"
+    duckdb.connect().execute(
+        f"copy (select * replace (frequency + (customer_id = (select min(customer_id) "
+        f"from '{floor}'))::int as frequency) from '{floor}' where customer_id <> "
+        f"(select max(customer_id) from '{floor}')) to '{changed}'"
+    ).fetchall()
+    check = run_bench.compare(floor, changed)
+    assert check.startswith("DIFFERS"), check
+    assert " 1 unmatched, 1 differing" in check
+
+
+def test_project_sql_needs_every_compiled_model(tmp_path):
+    (tmp_path / "int_cutoffs.sql").write_text("select 1")
+    with pytest.raises(SystemExit, match="no compiled SQL for int_customer_days"):
+        engines.compiled_models(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "lines"),
+    [("1M", 1_000_000), ("10m", 10_000_000), ("250k", 250_000), ("5000", 5000)],
+)
+def test_parse_size(text, lines):
+    assert run_bench.parse_size(text) == lines
+
+
+def test_parse_size_refuses_garbage():
+    with pytest.raises(Exception, match="use e.g. 1M"):
+        run_bench.parse_size("lots")
+
+
+def test_measure_sees_the_memory_of_a_child_process(tmp_path):
+    # the parent stays small; a child holds ~200 MB: the tree peak must see it
+    child = "b = b'x' * (200 * 2**20); import time; time.sleep(0.6)"
+    parent = (
+        f"import subprocess, sys; subprocess.run([sys.executable, '-c', {child!r}])"
+    )
+    result = run_bench.measure(
+        "c", [sys.executable, "-c", parent], tmp_path / "log.txt", env=None
+    )
+    assert result.exit_code == 0
+    assert result.peak_tree_mb > 200
+    assert result.wall_s >= 0.6
