@@ -41,6 +41,8 @@ from clv_warehouse import probabilistic
 log = logging.getLogger(__name__)
 
 WEEK = 7.0
+# bump when the method changes, so a build does not reuse the old output
+METHOD_VERSION = 2
 FEATURES = [
     "frequency",
     "recency_weeks",
@@ -352,12 +354,13 @@ def _rmse(predicted: pd.Series, actual: pd.Series) -> float:
 
 
 def fingerprint(days: pd.DataFrame, cutoff, horizon_days, seed, settings) -> str:
-    """sha256 of the purchases before ``cutoff`` and every setting."""
+    """sha256 of the purchases before ``cutoff``, every setting and the method
+    version."""
     before = days[days["day"] < pd.Timestamp(cutoff)]
     digest = hashlib.sha256()
     digest.update(pd.util.hash_pandas_object(before, index=False).to_numpy().tobytes())
     digest.update(repr((str(pd.Timestamp(cutoff)), horizon_days, seed)).encode())
-    digest.update(repr(settings).encode())
+    digest.update(repr((settings, METHOD_VERSION)).encode())
     return digest.hexdigest()
 
 
