@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 WEEK = 7.0
 # bump when the method changes, so a build does not reuse the old output
-METHOD_VERSION = 2
+METHOD_VERSION = 3
 FEATURES = [
     "frequency",
     "recency_weeks",
@@ -242,8 +242,9 @@ def _fit_predict(days, cutoff, horizon_days, settings, seed):
         "early_stopping": False,
         "random_state": seed,
     }
-    x_train = training[FEATURES].to_numpy(dtype=float)
-    x_score = scoring[FEATURES].to_numpy(dtype=float)
+    edges = _quantile_edges(training[FEATURES].to_numpy(dtype=float))
+    x_train = _discretize(training[FEATURES].to_numpy(dtype=float), edges)
+    x_score = _discretize(scoring[FEATURES].to_numpy(dtype=float), edges)
     exposure = training["horizon_weeks"].to_numpy(dtype=float)
     predicted = {}
     for target in ("purchases", "spend"):
@@ -279,6 +280,24 @@ class Weights:
     count: float
     spend: float
     churn: float
+
+
+def _quantile_edges(x: np.ndarray, bins: int = 255) -> list[np.ndarray]:
+    """Per column, the distinct unweighted quantiles cutting it into ``bins``."""
+    levels = np.linspace(0, 1, bins + 1)[1:-1]
+    return [np.unique(np.quantile(column, levels)) for column in x.T]
+
+
+def _discretize(x: np.ndarray, edges: list[np.ndarray]) -> np.ndarray:
+    """Each value -> its quantile bin. At most 255 distinct values a column keeps
+    the boosting from binning by weighted percentiles, which sklearn does slowly
+    when sample weights are given; the trees see the same order either way."""
+    return np.column_stack(
+        [
+            np.searchsorted(e, column, side="right")
+            for e, column in zip(edges, x.T, strict=True)
+        ]
+    ).astype(float)
 
 
 def blend(predictions: pd.DataFrame, weights: Weights) -> pd.DataFrame:
