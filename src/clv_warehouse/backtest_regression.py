@@ -383,6 +383,18 @@ def fingerprint(days: pd.DataFrame, cutoff, horizon_days, seed, settings) -> str
     return digest.hexdigest()
 
 
+def empty_scores() -> pd.DataFrame:
+    """No rows, with the column types of a scored frame (so SQL unions type)."""
+    frame = pd.DataFrame({column: pd.Series(dtype=float) for column in SCORE_COLUMNS})
+    return frame.astype(
+        {
+            "customer_id": str,
+            "validation_cutoff": "datetime64[s]",
+            "input_fingerprint": str,
+        }
+    )
+
+
 def score_at_backtest(
     activity: pd.DataFrame,
     *,
@@ -422,7 +434,7 @@ def score_at_backtest(
             "ML regression backtest skipped: too little history before %s",
             cutoff.date(),
         )
-        return pd.DataFrame(columns=SCORE_COLUMNS)
+        return empty_scores()
     log.info(
         "ensemble weights %s chosen on the inner split at %s:\n%s",
         weights,

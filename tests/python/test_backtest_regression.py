@@ -146,6 +146,8 @@ def test_too_short_a_history_gives_no_rows():
         data, backtest_cutoff=START + pd.Timedelta(days=40), holdout_days=91
     )
     assert early.empty and list(early.columns) == br.SCORE_COLUMNS
+    assert early["ml_purchases"].dtype == float
+    assert early["ensemble_spend"].dtype == float
 
 
 def test_activity_without_the_needed_columns_is_refused():
