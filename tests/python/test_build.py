@@ -180,6 +180,33 @@ def test_cdnow_backtest_reproduces_the_standard_bgnbd_figures(cdnow_warehouse):
     assert params["p"] == pytest.approx(6.275, abs=1e-2)
 
 
+def test_cdnow_backtest_has_the_ml_regression_and_ensemble_methods(cdnow_warehouse):
+    """The ML future-spend prediction and its BG/NBD blend are graded like every
+    method, with counts and spend; the blend weights come from the inner split
+    that ends at the backtest cutoff."""
+    rows = query(
+        cdnow_warehouse,
+        "select method, metric, value from gold.clv_backtest_metrics "
+        "where method in ('ml_regression', 'ensemble', 'bgnbd_gg')",
+    )
+    metrics = {(method, metric): value for method, metric, value in rows}
+    for method in ("ml_regression", "ensemble"):
+        assert metrics[(method, "customers")] == 23_570
+        for metric in ("count_rmse", "spend_mae", "spend_rmse", "churn_auc"):
+            assert metrics[(method, metric)] > 0
+        # a real prediction: better than predicting no purchases at all (RMSE 2.47)
+        assert metrics[(method, "count_rmse")] < 2.2
+        assert metrics[(method, "churn_auc")] > 0.7
+    weights = query(
+        cdnow_warehouse,
+        "select distinct count_weight, spend_weight, churn_weight, validation_cutoff "
+        "from ml.ml_backtest_regression_scored",
+    )
+    assert len(weights) == 1
+    assert str(weights[0][3]) == "1997-07-02"
+    assert all(w in (0.0, 0.25, 0.5, 0.75, 1.0) for w in weights[0][:3])
+
+
 def test_csv_parquet_and_xlsx_of_the_same_data_give_the_same_silver(
     dbt_runner, tmp_path
 ):

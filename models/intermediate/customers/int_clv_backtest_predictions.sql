@@ -5,7 +5,9 @@
     purchase rate x holdout length), heuristic_simple and heuristic_advanced
     (the AWS formulas: ranking only, they predict no counts), ml_classifiers
     (the churn and value-tier models retrained on labels known by the cutoff;
-    ranking only).
+    ranking only), ml_regression (horizon-matched gradient boosting of purchase
+    and spend rates, the ML future-spend prediction) and ensemble (its blend
+    with bgnbd_gg, weights chosen on an inner split before the cutoff).
 -#}
 with
 
@@ -26,6 +28,12 @@ scored as (
 ml_scores as (
 
     select * from {{ ref('ml_backtest_scored') }}
+
+),
+
+regression_scores as (
+
+    select * from {{ ref('ml_backtest_regression_scored') }}
 
 ),
 
@@ -147,6 +155,40 @@ ml_rankings as (
 
 ),
 
+regression as (
+
+    select
+        'ml_regression' as method,
+        summaries.customer_id,
+        regression_scores.ml_purchases as predicted_purchases,
+        regression_scores.ml_spend as predicted_spend,
+        regression_scores.ml_spend as value_score,
+        regression_scores.ml_churn_probability as churn_score,
+        summaries.holdout_purchase_day_count as actual_purchases,
+        summaries.holdout_gross_amount as actual_spend
+
+    from summaries
+    inner join regression_scores
+        on summaries.customer_id = regression_scores.customer_id
+
+    union all
+
+    select
+        'ensemble' as method,
+        summaries.customer_id,
+        regression_scores.ensemble_purchases as predicted_purchases,
+        regression_scores.ensemble_spend as predicted_spend,
+        regression_scores.ensemble_spend as value_score,
+        regression_scores.ensemble_churn_score as churn_score,
+        summaries.holdout_purchase_day_count as actual_purchases,
+        summaries.holdout_gross_amount as actual_spend
+
+    from summaries
+    inner join regression_scores
+        on summaries.customer_id = regression_scores.customer_id
+
+),
+
 unioned as (
 
     select * from probabilistic
@@ -156,6 +198,8 @@ unioned as (
     select * from heuristic_rankings
     union all
     select * from ml_rankings
+    union all
+    select * from regression
 
 )
 
