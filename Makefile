@@ -33,8 +33,8 @@ $(SAMPLE): src/clv_warehouse/generate.py | $(STAMP)
 
 sample: $(SAMPLE)  ## (re)generate the bundled Online-Retail-II-shaped sample
 
-run: $(STAMP) $(SAMPLE)  ## build the whole warehouse on the bundled sample
-	@$(BIN)/python -m clv_warehouse.cli build
+run: $(STAMP) $(SAMPLE)  ## build the whole warehouse on the bundled sample and publish it for BI
+	@$(BIN)/python -m clv_warehouse.cli run
 
 # make backtest: the CDNOW standard split by default; override any of these, e.g.
 # make backtest BACKTEST_FORMAT=online_retail_ii BACKTEST_INPUT=$(SAMPLE) \
@@ -73,4 +73,4 @@ pytest-slow: $(STAMP) $(SAMPLE)
 test: lint sqlfluff pytest-fast dbt-ci pytest-slow  ## every quality gate
 
 clean:  ## remove build outputs (keeps .venv)
-	rm -rf target logs warehouse/*.duckdb warehouse/*.wal data/sample
+	rm -rf target logs warehouse/*.duckdb warehouse/*.wal warehouse/published data/sample
