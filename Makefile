@@ -34,8 +34,8 @@ $(SAMPLE): src/clv_warehouse/generate.py | $(STAMP)
 
 sample: $(SAMPLE)  ## (re)generate the bundled Online-Retail-II-shaped sample
 
-run: $(STAMP) $(SAMPLE)  ## build the whole warehouse on the bundled sample
-	@$(BIN)/python -m clv_warehouse.cli build
+run: $(STAMP) $(SAMPLE)  ## build the whole warehouse on the bundled sample and publish it for BI
+	@$(BIN)/python -m clv_warehouse.cli run
 
 # make backtest: the CDNOW standard split by default; override any of these, e.g.
 # make backtest BACKTEST_FORMAT=online_retail_ii BACKTEST_INPUT=$(SAMPLE) \
@@ -103,4 +103,4 @@ bench: $(BENCH_STAMP)  ## benchmark suite, e.g. make bench SIZES="1M 10M" (resul
 		--memory-limit $(BENCH_MEMORY_LIMIT) --note "$(BENCH_NOTE)"
 
 clean:  ## remove build outputs (keeps .venv)
-	rm -rf target logs warehouse/*.duckdb warehouse/*.wal data/sample
+	rm -rf target logs warehouse/*.duckdb warehouse/*.wal warehouse/published data/sample

@@ -1,11 +1,22 @@
 """Command line behind `make run`: build the warehouse, then say what it holds.
 
+    python -m clv_warehouse.cli run [dbt build options...]
     python -m clv_warehouse.cli build [dbt build options...]
     python -m clv_warehouse.cli summary [--path FILE]
 
-`build` runs `dbt build` (output streamed as dbt prints it) and, when it
-succeeds, prints where the DuckDB file is and a line per gold table. Its exit
-code is dbt's, so a scheduler can act on it.
+`run` is the scheduled pipeline run (`make run`, cron, Airflow, Dagster): it
+takes the run lock, runs `dbt build` (output streamed as dbt prints it), records
+the run in gold.pipeline_runs and, when the build succeeded, publishes the
+read-only snapshot BI reads (warehouse/published/clv_warehouse.duckdb;
+CLV_PUBLISH_PATH overrides). Its exit codes:
+
+    0 success                 4 another run in progress (run lock held)
+    1 a model or test failed  5 the warehouse file is open in another process
+    2 bad options or project  6 build ok, publish failed (old snapshot kept)
+    3 input rejected          130 / 143 interrupted (SIGINT / SIGTERM)
+
+`clv_warehouse.runner` says more. `build` is `dbt build` and a summary, nothing
+else: no lock, no run record, no publish; its exit code is dbt's.
 """
 
 from __future__ import annotations
@@ -50,18 +61,27 @@ def summarize(path: Path, out=sys.stdout) -> None:
         for schema, name in tables:
             count = con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()
             print(f"  {schema}.{name:<36} {count[0]:>12,} rows", file=out)
-        landed = con.execute(
-            "select count(*) from staging.stg_input__landed_lines"
-        ).fetchone()[0]
-        clean = con.execute("select count(*) from silver.int_lines_cleaned").fetchone()
-        quarantined = con.execute(
-            "select count(*) from silver.int_lines_quarantined"
-        ).fetchone()[0]
-        print(
-            f"\nRaw rows {landed:,} = clean lines {clean[0]:,} "
-            f"+ quarantined {quarantined:,}",
-            file=out,
+        names = {
+            f"{schema}.{name}"
+            for schema, name in con.execute(
+                "select table_schema, table_name from information_schema.tables"
+            ).fetchall()
+        }
+        reconciled = (
+            "staging.stg_input__landed_lines",
+            "silver.int_lines_cleaned",
+            "silver.int_lines_quarantined",
         )
+        if set(reconciled) <= names:
+            landed, clean, quarantined = (
+                con.execute(f"select count(*) from {name}").fetchone()[0]
+                for name in reconciled
+            )
+            print(
+                f"\nRaw rows {landed:,} = clean lines {clean:,} "
+                f"+ quarantined {quarantined:,}",
+                file=out,
+            )
     finally:
         con.close()
 
@@ -133,12 +153,19 @@ def _build(dbt_args: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="clv-warehouse", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser(
+        "run", help="the scheduled run: lock, dbt build, record, publish for BI"
+    )
     commands.add_parser("build", help="dbt build, then a summary of gold")
     summary = commands.add_parser("summary", help="what the warehouse holds")
     summary.add_argument("--path", type=Path, default=None)
     report = commands.add_parser("backtest-report", help="print clv_backtest_metrics")
     report.add_argument("--path", type=Path, default=None)
     args, rest = parser.parse_known_args(argv)
+    if args.command == "run":
+        from clv_warehouse import runner
+
+        return runner.run(rest)
     if args.command == "build":
         return _build(rest)
     if rest:

@@ -40,20 +40,69 @@ def write_file(tmp_path):
     return _write
 
 
-def run_dbt(args: list[str], db_path: Path, **vars_) -> subprocess.CompletedProcess:
-    """Run dbt in the project against its own DuckDB file; capture the output."""
-    import json
-
+def project_env(db_path: Path, **extra: str) -> dict[str, str]:
+    """Environment for dbt or the runner with every file of the run beside
+    ``db_path``: warehouse, dbt target and logs, MLflow, run lock, snapshot."""
     env = dict(os.environ, DBT_PROFILES_DIR="profiles", CLV_DUCKDB_PATH=str(db_path))
-    command = [str(DBT), *args, "--target", "ci"]
-    if vars_:
-        command += ["--vars", json.dumps(vars_)]
-    target = db_path.parent / "dbt_target"
-    env["DBT_TARGET_PATH"] = str(target)
+    for name in (
+        "CLV_PUBLISH_PATH",
+        "CLV_PUBLISH_PAUSE_AT",
+        "CLV_PUBLISH_PAUSE_SECONDS",
+    ):
+        env.pop(name, None)
+    env["DBT_TARGET_PATH"] = str(db_path.parent / "dbt_target")
     env["DBT_LOG_PATH"] = str(db_path.parent / "dbt_logs")
     env["CLV_MLFLOW_DIR"] = str(db_path.parent / "mlflow")
+    env["CLV_RUN_LOCK"] = str(db_path.parent / "run.lock")
+    env.update(extra)
+    return env
+
+
+def _vars(vars_: dict) -> list[str]:
+    import json
+
+    return ["--vars", json.dumps(vars_)] if vars_ else []
+
+
+def run_dbt(args: list[str], db_path: Path, **vars_) -> subprocess.CompletedProcess:
+    """Run dbt in the project against its own DuckDB file; capture the output."""
+    command = [str(DBT), *args, "--target", "ci", *_vars(vars_)]
     return subprocess.run(
-        command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600
+        command,
+        cwd=PROJECT,
+        env=project_env(db_path),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def pipeline_command(args: list[str], **vars_) -> list[str]:
+    """The scheduled run (lock, dbt build, pipeline_runs row, publish)."""
+    return [
+        sys.executable,
+        "-m",
+        "clv_warehouse.cli",
+        "run",
+        *args,
+        "--target",
+        "ci",
+        *_vars(vars_),
+    ]
+
+
+def run_pipeline(
+    args: list[str], db_path: Path, env: dict | None = None, **vars_
+) -> subprocess.CompletedProcess:
+    """Run ``cli run`` against its own DuckDB file; output and stderr merged."""
+    return subprocess.run(
+        pipeline_command(args, **vars_),
+        cwd=PROJECT,
+        env=env or project_env(db_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=900,
     )
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import duckdb
 import pytest
-from conftest import GOOD_LINES, HEADER, PROJECT, run_dbt
+from conftest import GOOD_LINES, HEADER, PROJECT, run_pipeline
 
 pytestmark = pytest.mark.slow
 
@@ -40,10 +44,11 @@ def counts(db_path):
 
 @pytest.fixture(scope="module")
 def cdnow_warehouse(tmp_path_factory):
-    """One full dbt build on CDNOW with the standard backtest split."""
+    """One full build on CDNOW with the standard backtest split, run the way a
+    scheduler runs it (`cli run`: dbt build, pipeline_runs, publish)."""
     db_path = tmp_path_factory.mktemp("cdnow") / "warehouse.duckdb"
-    result = run_dbt(
-        ["build"],
+    result = run_pipeline(
+        [],
         db_path,
         input_format="cdnow",
         input_path=str(PROJECT / "data/cdnow/CDNOW_master.txt"),
@@ -269,14 +274,35 @@ def test_sql_cluster_assignment_equals_python(cdnow_warehouse):
     assert (sql["cluster_id"].to_numpy() == python.to_numpy()).all()
 
 
+def probe_macros(path) -> list[str]:
+    """Call the prediction macros from a fresh `python -I` (no project code) on a
+    read-only connection; returns the two row counts it printed."""
+    probe = (
+        "import duckdb\n"
+        f"con = duckdb.connect({str(path)!r}, read_only=True)\n"
+        "row = con.execute('select count(*), avg(p) from (select predict_churn("
+        "recency_days, tenure_days, frequency, order_count, monetary_total, "
+        "average_purchase_value, return_rate, purchase_days_last_30, "
+        "purchase_days_last_90, purchase_days_last_180, spend_last_90, "
+        "spend_trend_90, mean_gap_days, std_gap_days, recency_to_gap_ratio, "
+        "average_lines_per_order, average_products_per_order, q4_purchase_share, "
+        "cutoff_month, is_home_country) as p from ml.ml_scoring_features "
+        "limit 50)').fetchone()\n"
+        "tiers = con.execute('select count(*) from predict_value_tier_table("
+        "ml.ml_scoring_features)').fetchone()\n"
+        "print(row[0], tiers[0])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", probe], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
 def test_sql_predictions_equal_python_and_need_no_project_code(cdnow_warehouse):
     """The gold churn and value-tier scores (SQL macros) equal the champion's
     sklearn predictions within 1e-6 on every row, and a plain read-only DuckDB
     connection in a fresh interpreter can call the macros."""
-    import os
-    import subprocess
-    import sys
-
     import numpy as np
 
     from clv_warehouse import ml, tracking
@@ -330,26 +356,7 @@ def test_sql_predictions_equal_python_and_need_no_project_code(cdnow_warehouse):
             assert difference.max() <= 1e-6, (task, difference.max())
     finally:
         con.close()
-    probe = (
-        "import duckdb\n"
-        f"con = duckdb.connect({str(cdnow_warehouse)!r}, read_only=True)\n"
-        "row = con.execute('select count(*), avg(p) from (select predict_churn("
-        "recency_days, tenure_days, frequency, order_count, monetary_total, "
-        "average_purchase_value, return_rate, purchase_days_last_30, "
-        "purchase_days_last_90, purchase_days_last_180, spend_last_90, "
-        "spend_trend_90, mean_gap_days, std_gap_days, recency_to_gap_ratio, "
-        "average_lines_per_order, average_products_per_order, q4_purchase_share, "
-        "cutoff_month, is_home_country) as p from ml.ml_scoring_features "
-        "limit 50)').fetchone()\n"
-        "tiers = con.execute('select count(*) from predict_value_tier_table("
-        "ml.ml_scoring_features)').fetchone()\n"
-        "print(row[0], tiers[0])\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-I", "-c", probe], capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["50", "23570"]
+    assert probe_macros(cdnow_warehouse) == ["50", "23570"]
 
 
 def test_too_little_history_for_ml_stops_with_one_line(dbt_runner, tmp_path):
@@ -369,3 +376,27 @@ def test_too_little_history_for_ml_stops_with_one_line(dbt_runner, tmp_path):
     assert "Traceback" not in output
     assert "ML needs at least 3 matured monthly cutoffs" in output
     assert "--exclude tag:ml" in output
+
+
+def test_the_published_snapshot_serves_bi_with_the_macros_and_its_run(
+    cdnow_warehouse,
+):
+    """The snapshot BI reads holds the gold tables and the callable prediction
+    macros, and its newest pipeline_runs row is the run that published it."""
+    published = cdnow_warehouse.parent / "published" / "warehouse.duckdb"
+    assert probe_macros(published) == ["50", "23570"]
+    gold = (
+        "select list(table_name order by table_name) from information_schema.tables "
+        "where table_schema = 'gold'"
+    )
+    assert query(published, gold) == query(cdnow_warehouse, gold)
+    run = query(
+        published,
+        "select status, exit_code, is_snapshot_published, snapshot_path, input_rows, "
+        "quarantined_rows, models_retrained, retrained_models "
+        "from gold.pipeline_runs order by started_at desc limit 1",
+    )[0]
+    assert run[:4] == ("success", 0, True, str(published))
+    assert run[4] == 69_659
+    assert run[5] == counts(published)[2]
+    assert run[6:] == (2, "churn v1, value_tier v1")
