@@ -36,7 +36,7 @@ checked as (
                     || matured_cutoff_count
                     || ': give it more history, lower vars churn_window_days / '
                     || 'value_horizon_days / ml_min_history_days, or run '
-                    || 'dbt build --exclude tag:ml'
+                    || 'dbt build --exclude tag:ml+'
             when churn_class_count < 2
                 then 'ML: the churn label has one class only in the training rows'
             when value_tier_count < 4

@@ -265,14 +265,48 @@ def _model_versions(con) -> dict[str, str]:
     return versions
 
 
-def _row_count(con, results: list[dict], unique_id: str) -> int | None:
-    """Rows of a model, when this run built it (else None: not this run's)."""
+def _relation(results: list[dict], unique_id: str) -> str | None:
+    """The relation of a model, when this run built it (else None)."""
     for result in results:
         if result["unique_id"] == unique_id and result["status"] == "success":
-            relation = result.get("relation_name")
-            if relation:
-                return con.execute(f"select count(*) from {relation}").fetchall()[0][0]
+            return result.get("relation_name")
     return None
+
+
+def _landed_batch(con) -> int:
+    """The last landed batch in the warehouse (0 when nothing was landed yet)."""
+    found = con.execute(
+        "select table_schema from information_schema.columns "
+        "where table_name = 'stg_input__landed_lines' and column_name = 'landed_batch'"
+    ).fetchall()
+    if not found:
+        return 0
+    value = con.execute(
+        f'select max(landed_batch) from "{found[0][0]}".stg_input__landed_lines'
+    ).fetchall()[0][0]
+    return int(value or 0)
+
+
+def _run_rows(con, results: list[dict], batch_before: int) -> tuple:
+    """Raw rows this run landed (files of batches after ``batch_before``) and how
+    many of them silver quarantined; (None, None) when this run landed nothing
+    because its landing model did not run."""
+    landed = _relation(results, LANDED_NODE)
+    if not landed:
+        return None, None
+    input_rows = con.execute(
+        f"select count(*) from {landed} where landed_batch > ?", [batch_before]
+    ).fetchall()[0][0]
+    quarantine = _relation(results, QUARANTINED_NODE)
+    if not quarantine:
+        return input_rows, None
+    quarantined = con.execute(
+        f"select count(*) from {quarantine} as quarantined "
+        f"inner join {landed} as landed on quarantined.raw_row_id = landed.raw_row_id "
+        "where landed.landed_batch > ?",
+        [batch_before],
+    ).fetchall()[0][0]
+    return input_rows, quarantined
 
 
 def record(con, row: dict) -> None:
@@ -540,6 +574,7 @@ def _locked_run(
     }
 
     versions_before: dict[str, str] = {}
+    batch_before = 0  # rows of later batches are this run's input
     if warehouse.exists():
         try:
             con = _connect(warehouse)
@@ -552,6 +587,8 @@ def _locked_run(
             return EXIT_CONFIG
         try:
             versions_before = _model_versions(con)
+            if "--full-refresh" not in dbt_args:
+                batch_before = _landed_batch(con)
         finally:
             con.close()
     _write_state(lock_fd, {"runs": [*pending, _entry(row, "running")]})
@@ -597,8 +634,9 @@ def _locked_run(
     try:
         con = _connect(warehouse)
         try:
-            row["input_rows"] = _row_count(con, results, LANDED_NODE)
-            row["quarantined_rows"] = _row_count(con, results, QUARANTINED_NODE)
+            row["input_rows"], row["quarantined_rows"] = _run_rows(
+                con, results, batch_before
+            )
             retrained = [
                 name
                 for run, name in _model_versions(con).items()
