@@ -23,11 +23,7 @@ classified as (
     where rejection_reason is null
     {% if is_incremental() %}
         and customer_id in (
-            select refreshed.customer_id
-            from {{ ref('int_lines_classified') }} as refreshed
-            where refreshed.refreshed_batch > (
-                select coalesce(max(refreshed_batch), 0) from {{ this }}
-            )
+            {{ refreshed_keys(ref('int_lines_classified'), 'customer_id') }}
         )
     {% endif %}
 

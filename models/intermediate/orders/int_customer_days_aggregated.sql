@@ -18,11 +18,7 @@ lines as (
     select * from {{ ref('int_lines_cleaned') }}
     {% if is_incremental() %}
         where customer_id in (
-            select refreshed.customer_id
-            from {{ ref('int_lines_cleaned') }} as refreshed
-            where refreshed.refreshed_batch > (
-                select coalesce(max(refreshed_batch), 0) from {{ this }}
-            )
+            {{ refreshed_keys(ref('int_lines_cleaned'), 'customer_id') }}
         )
     {% endif %}
 

@@ -19,11 +19,7 @@ lines as (
     select * from {{ ref('int_lines_cleaned') }}
     {% if is_incremental() %}
         where invoice_id in (
-            select refreshed.invoice_id
-            from {{ ref('int_lines_cleaned') }} as refreshed
-            where refreshed.refreshed_batch > (
-                select coalesce(max(refreshed_batch), 0) from {{ this }}
-            )
+            {{ refreshed_keys(ref('int_lines_cleaned'), 'invoice_id') }}
         )
     {% endif %}
 

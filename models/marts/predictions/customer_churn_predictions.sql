@@ -84,15 +84,7 @@ fingerprinted as (
 
 changed as (
 
-    select fingerprinted.*
-    from fingerprinted
-    {% if is_incremental() %}
-        left join {{ this }} as scored
-            on fingerprinted.customer_id = scored.customer_id
-        where
-            scored.scoring_fingerprint is distinct from
-            fingerprinted.scoring_fingerprint
-    {% endif %}
+    {{ changed_fingerprints('fingerprinted') }}
 
 ),
 
