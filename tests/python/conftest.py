@@ -45,6 +45,9 @@ def project_env(db_path: Path, **extra: str) -> dict[str, str]:
     ``db_path``: warehouse, dbt target and logs, MLflow, run lock, snapshot."""
     env = dict(os.environ, DBT_PROFILES_DIR="profiles", CLV_DUCKDB_PATH=str(db_path))
     for name in (
+        # mlflow.set_tracking_uri() in this process exports MLFLOW_TRACKING_URI:
+        # a run must use its own store beside db_path, never a store left over
+        "MLFLOW_TRACKING_URI",
         "CLV_PUBLISH_PATH",
         "CLV_PUBLISH_PAUSE_AT",
         "CLV_PUBLISH_PAUSE_SECONDS",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
@@ -299,7 +298,9 @@ def probe_macros(path) -> list[str]:
     return done.stdout.split()
 
 
-def test_sql_predictions_equal_python_and_need_no_project_code(cdnow_warehouse):
+def test_sql_predictions_equal_python_and_need_no_project_code(
+    cdnow_warehouse, monkeypatch
+):
     """The gold churn and value-tier scores (SQL macros) equal the champion's
     sklearn predictions within 1e-6 on every row, and a plain read-only DuckDB
     connection in a fresh interpreter can call the macros."""
@@ -307,7 +308,9 @@ def test_sql_predictions_equal_python_and_need_no_project_code(cdnow_warehouse):
 
     from clv_warehouse import ml, tracking
 
-    os.environ["CLV_MLFLOW_DIR"] = str(cdnow_warehouse.parent / "mlflow")
+    # loading a model sets MLFLOW_TRACKING_URI; monkeypatch restores both after
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("CLV_MLFLOW_DIR", str(cdnow_warehouse.parent / "mlflow"))
     con = duckdb.connect(str(cdnow_warehouse), read_only=True)
     try:
         features = con.execute("from ml.ml_scoring_features order by customer_id").df()
