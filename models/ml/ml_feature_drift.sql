@@ -240,10 +240,11 @@ final as (
         cast(sum(bin_shares.reference_count) as integer) as reference_rows,
         cast(sum(bin_shares.scoring_count) as integer) as scoring_rows,
         cast(count(*) as integer) as bin_count,
-        cast(sum(
+        -- rounded: a parallel sum's last bits depend on the thread schedule
+        cast(round(sum(
             (bin_shares.scoring_share - bin_shares.reference_share)
             * ln(bin_shares.scoring_share / bin_shares.reference_share)
-        ) as double) as psi
+        ), 9) as double) as psi
 
     from bin_shares
     inner join champions
