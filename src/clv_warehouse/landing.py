@@ -744,6 +744,12 @@ def land_pending(
     :data:`LANDED_COLUMNS` + :data:`BATCH_COLUMNS`; empty when nothing is pending.
     """
     columns = LANDED_COLUMNS + BATCH_COLUMNS
+    if (
+        pending
+        and request.reader == "table"
+        and all(file_kind(item.path) == "parquet" for item in pending)
+    ):
+        return _land_parquet_lazily(con, request, pending, row_offset=int(row_offset))
     _run(
         con,
         "create or replace temp table clv_landing_batch ("
@@ -774,4 +780,55 @@ def land_pending(
             """,
         )
         offset = _run(con, "select max(raw_row_id) from clv_landing_batch")[0][0]
+    # Temporary tables live as long as dbt's connection: free the per-file copy.
+    _run(con, "drop table if exists clv_landing_rows")
     return con.table("clv_landing_batch")
+
+
+def _land_parquet_lazily(
+    con, request: LandingRequest, pending: list[PendingFile], *, row_offset: int
+):
+    """Parquet files land in one streaming pass: no temporary copy, no window.
+
+    A Parquet file has no unreadable lines and knows its row count from its
+    metadata, so each file's ``raw_row_id`` is the running offset plus the
+    reader's ``file_row_number`` (file order, as :func:`land` numbers them), and
+    the relation returned is lazy SQL that the dbt model materializes once. At
+    10M lines this is several times faster than landing through temporary
+    tables (bench/profile_build.py).
+    """
+    selects = []
+    offset = row_offset
+    for item in pending:
+        reader, resolved = _resolved_source(con, request, item.path)
+        rows = _run(con, f"select count(*) from {reader}")[0][0]
+        if rows == 0:
+            raise InputError(f"input file {item.path}: no data rows (only a header?)")
+        fields = ",\n".join(
+            f"{_quote_ident(source)}::varchar as {name}"
+            if source
+            else f"null::varchar as {name}"
+            for name, source in resolved.items()
+        )
+        duplicate = (
+            _sql_string(item.duplicate_of_file) if item.duplicate_of_file else "null"
+        )
+        selects.append(
+            f"""
+            select
+                {_sql_string(request.input_format)} as input_format,
+                filename as source_file,
+                ({offset} + file_row_number + 1)::bigint as raw_row_id,
+                null::bigint as source_line_number,
+                null::varchar as load_error,
+                null::varchar as raw_line,
+                {fields},
+                {int(item.landed_batch)}::integer as landed_batch,
+                {duplicate}::varchar as duplicate_of_file
+            from read_parquet(
+                {_sql_string(item.path)}, filename = true, file_row_number = true
+            )
+            """
+        )
+        offset += rows
+    return con.sql("\nunion all\n".join(selects))

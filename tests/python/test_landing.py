@@ -168,6 +168,43 @@ def test_parquet_lands_typed_columns_as_text(tmp_path):
     assert rows[0]["customer_id"] == "13085.0"
 
 
+def test_parquet_batches_land_lazily_exactly_as_the_general_path(tmp_path):
+    """land_pending streams Parquet (file_row_number + running offsets); it must
+    give the rows, ids and batch columns that landing file by file through
+    temporary tables gives, in the same order."""
+    paths = []
+    for index, rows in enumerate((3, 2)):
+        path = str(tmp_path / f"batch_{index}.parquet")
+        duckdb.sql(
+            f"select (1000 + {index} * 10 + i)::varchar as Invoice, "
+            "'85048' as StockCode, 'BALL ' || i as Description, i as Quantity, "
+            "timestamp '2010-12-01 07:45:00' + to_days(i::integer) as InvoiceDate, "
+            '1.5 * i as Price, (13000 + i)::double as "Customer ID", '
+            f"'UK' as Country from range({rows}) as t(i)"
+        ).write_parquet(path)
+        paths.append(path)
+    request = landing.parse_request(
+        input_format="online_retail_ii", input_path=str(tmp_path / "*.parquet")
+    )
+    pending = [
+        landing.PendingFile(paths[0], 3),
+        landing.PendingFile(paths[1], 4, duplicate_of_file="x.parquet"),
+    ]
+    con = duckdb.connect()
+    lazy = landing.land_pending(con, request, pending, row_offset=7).fetchall()
+    expected = []
+    offset = 7
+    for item in pending:
+        single = landing.parse_request(
+            input_format="online_retail_ii", input_path=item.path
+        )
+        rows = landing.land(con, single, row_offset=offset).fetchall()
+        expected += [(*row, item.landed_batch, item.duplicate_of_file) for row in rows]
+        offset += len(rows)
+    assert lazy == expected
+    assert [row[2] for row in lazy] == [8, 9, 10, 11, 12]
+
+
 def test_xlsx_sheets_land_with_sheet_provenance(tmp_path):
     openpyxl = pytest.importorskip("openpyxl")
     import datetime

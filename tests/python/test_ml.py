@@ -152,6 +152,24 @@ def test_validation_cutoffs_setting(frame):
     assert r.training_rows == 800 and r.validation_rows == 800
 
 
+def test_training_rows_are_capped_by_a_seeded_sample(frame):
+    spec = churn_spec(max_training_rows=500, gb_max_training_rows=300)
+    r = ml.train(frame, spec)
+    assert r.training_rows == 1200 and r.validation_rows == 400
+    assert r.extra["fitted_rows"] == {
+        "logistic_regression": 500,
+        "gradient_boosting": 300,
+    }
+    assert r.metrics["roc_auc"] > 0.75
+    again = ml.train(frame, spec)
+    assert again.metrics == r.metrics
+    assert ml.train(frame, churn_spec()).extra["fitted_rows"][
+        "logistic_regression"
+    ] == (1200)
+    with pytest.raises(ValueError, match="max_training_rows"):
+        churn_spec(max_training_rows=10)
+
+
 def test_train_is_deterministic(frame, churn_result):
     again = ml.train(frame.sample(frac=1.0, random_state=3), churn_spec())
     assert again.data_fingerprint == churn_result.data_fingerprint

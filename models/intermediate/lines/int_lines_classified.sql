@@ -24,7 +24,7 @@
 }}
 with
 
-all_staged as (
+all_staged as not materialized (
 
     select * from {{ ref('stg_input__lines') }}
 
@@ -55,7 +55,7 @@ all_staged as (
 
 {% else %}
 
-    staged as (
+    staged as not materialized (
 
         select * from all_staged
 
@@ -69,24 +69,97 @@ non_product_codes as (
 
 ),
 
+{# exact duplicates: rows equal on every raw value. A group-by on a hash of
+   the values finds the candidate sets (usually a small share of the rows), and
+   only their rows are numbered, by the values themselves (a hash collision
+   only adds candidates, never merges two different rows), so the window does
+   not carry every row through a sort. Rows without a customer are quarantined
+   before the duplicate rule, so only rows with one are numbered (per
+   customer: incremental-safe). #}
+hashed as (
+
+    select
+        raw_row_id,
+        invoice_text,
+        product_text,
+        description,
+        quantity_text,
+        unit_price_text,
+        line_amount_text,
+        invoiced_at_text,
+        customer_text,
+        country,
+        hash(
+            invoice_text, product_text, description, quantity_text,
+            unit_price_text, line_amount_text, invoiced_at_text,
+            customer_text, country
+        ) as value_hash
+
+    from staged
+    where customer_id is not null
+
+),
+
+repeated_hashes as (
+
+    select value_hash
+    from hashed
+    group by 1
+    having count(*) > 1
+
+),
+
+repeated_rows as (
+
+    select
+        raw_row_id,
+        row_number() over (
+            partition by
+                invoice_text, product_text, description, quantity_text,
+                unit_price_text, line_amount_text, invoiced_at_text,
+                customer_text, country
+            order by raw_row_id
+        ) as copy_number
+
+    from hashed
+    where value_hash in (select repeated_hashes.value_hash from repeated_hashes)
+
+),
+
 duplicates_numbered as (
 
     select
-        *,
-        -- rows without a customer are quarantined before the duplicate rule,
-        -- so only rows with one are numbered (per customer: incremental-safe)
+        staged.*,
         case
-            when customer_id is not null
-                then row_number() over (
-                    partition by
-                        invoice_text, product_text, description, quantity_text,
-                        unit_price_text, line_amount_text, invoiced_at_text,
-                        customer_text, country
-                    order by raw_row_id
-                )
+            when staged.customer_id is not null
+                then coalesce(repeated_rows.copy_number, 1)
         end as copy_number
 
     from staged
+    left join repeated_rows
+        on staged.raw_row_id = repeated_rows.raw_row_id
+
+),
+
+non_product_ids as (
+
+    {# per distinct product, not per row: a product's flag depends on its code
+       alone (a superset of this build's products is harmless) #}
+    select products.product_id
+    from (
+        select distinct product_id from {{ ref('stg_input__lines') }}
+    ) as products
+    inner join non_product_codes
+        on
+            (
+                non_product_codes.match_type = 'exact'
+                and products.product_id = non_product_codes.stock_code
+            )
+            or (
+                non_product_codes.match_type = 'prefix'
+                and starts_with(products.product_id, non_product_codes.stock_code)
+            )
+    group by 1
 
 ),
 
@@ -94,23 +167,11 @@ non_product_flagged as (
 
     select
         duplicates_numbered.*,
-        exists(
-            select 1
-            from non_product_codes
-            where
-                (
-                    non_product_codes.match_type = 'exact'
-                    and duplicates_numbered.product_id = non_product_codes.stock_code
-                )
-                or (
-                    non_product_codes.match_type = 'prefix'
-                    and starts_with(
-                        duplicates_numbered.product_id, non_product_codes.stock_code
-                    )
-                )
-        ) as is_non_product
+        non_product_ids.product_id is not null as is_non_product
 
     from duplicates_numbered
+    left join non_product_ids
+        on duplicates_numbered.product_id = non_product_ids.product_id
 
 ),
 
@@ -118,7 +179,10 @@ classified as (
 
     select
         *,
-        (select max(all_staged.landed_batch) from all_staged) as refreshed_batch,
+        (
+            select max(landed.landed_batch)
+            from {{ ref('stg_input__lines') }} as landed
+        ) as refreshed_batch,
         case
             when duplicate_of_file is not null then 'duplicate_file'
             when load_error is not null then load_error

@@ -14,7 +14,7 @@
 }}
 with
 
-all_lines as (
+all_lines as not materialized (
 
     select * from {{ ref('int_lines_cleaned') }}
 

@@ -1,6 +1,6 @@
 with
 
-lines as (
+lines as not materialized (
 
     select * from {{ ref('int_lines_cleaned') }}
     where product_id is not null

@@ -14,7 +14,7 @@
 }}
 with
 
-lines as (
+lines as not materialized (
 
     select * from {{ ref('int_lines_cleaned') }}
     {% if is_incremental() %}
@@ -25,42 +25,54 @@ lines as (
 
 ),
 
+{# the window sorts only (invoice, row id), not every column of every line #}
+line_numbers as (
+
+    select
+        raw_row_id,
+        row_number() over (partition by invoice_id order by raw_row_id)
+            as line_number
+
+    from lines
+
+),
+
 numbered as (
 
     select
         ---------- ids
-        invoice_id || '-' || cast(
-            row_number() over (partition by invoice_id order by raw_row_id)
-            as varchar
-        ) as order_line_id,
-        invoice_id,
-        original_invoice_id,
-        customer_id,
-        product_id,
+        lines.invoice_id || '-' || cast(line_numbers.line_number as varchar)
+            as order_line_id,
+        lines.invoice_id,
+        lines.original_invoice_id,
+        lines.customer_id,
+        lines.product_id,
 
         ---------- strings
-        description,
-        country,
-        line_type,
-        source_file,
+        lines.description,
+        lines.country,
+        lines.line_type,
+        lines.source_file,
 
         ---------- numerics
-        raw_row_id,
-        cast(quantity as double) as quantity,
-        unit_price,
-        line_amount,
-        refreshed_batch,
+        lines.raw_row_id,
+        cast(lines.quantity as double) as quantity,
+        lines.unit_price,
+        lines.line_amount,
+        lines.refreshed_batch,
 
         ---------- booleans
-        is_return,
+        lines.is_return,
 
         ---------- dates
-        cast(invoiced_at as date) as invoice_date,
+        cast(lines.invoiced_at as date) as invoice_date,
 
         ---------- timestamps
-        cast(invoiced_at as timestamp) as invoiced_at
+        cast(lines.invoiced_at as timestamp) as invoiced_at
 
     from lines
+    inner join line_numbers
+        on lines.raw_row_id = line_numbers.raw_row_id
 
 )
 
