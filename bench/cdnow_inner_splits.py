@@ -210,6 +210,8 @@ def ml_candidates(act: pd.DataFrame, cutoff, horizon_days: float, seed: int = 42
     rows = []
     for back in (28, 49, 70, 91, 112, 133):
         inner = cutoff - pd.Timedelta(days=back)
+        if days["day"].lt(inner).sum() < 50:  # before the cohort's first weeks
+            break
         frame = features(inner, back / br.WEEK)
         labels = br.window_labels(days, inner, cutoff).reindex(frame.index).fillna(0)
         rows.append(frame.assign(y=labels["purchases"], sp=labels["spend"]))
