@@ -7,7 +7,9 @@
     (the churn and value-tier models retrained on labels known by the cutoff;
     ranking only), ml_regression (horizon-matched gradient boosting of purchase
     and spend rates, the ML future-spend prediction) and ensemble (its blend
-    with bgnbd_gg, weights chosen on an inner split before the cutoff).
+    with bgnbd_gg, weights chosen on an inner split before the cutoff) and
+    bgnbd_cov (BG/NBD with customer covariates + Gamma-Gamma, ranking churn
+    by expected purchases).
 -#}
 with
 
@@ -34,6 +36,12 @@ ml_scores as (
 regression_scores as (
 
     select * from {{ ref('ml_backtest_regression_scored') }}
+
+),
+
+covariate_scores as (
+
+    select * from {{ ref('int_clv_backtest_covariate_scored') }}
 
 ),
 
@@ -73,6 +81,24 @@ probabilistic as (
     from summaries
     inner join scored
         on summaries.customer_id = scored.customer_id
+
+),
+
+covariate as (
+
+    select
+        'bgnbd_cov' as method,
+        summaries.customer_id,
+        covariate_scores.expected_purchases as predicted_purchases,
+        covariate_scores.expected_spend as predicted_spend,
+        covariate_scores.expected_spend as value_score,
+        covariate_scores.churn_score,
+        summaries.holdout_purchase_day_count as actual_purchases,
+        summaries.holdout_gross_amount as actual_spend
+
+    from summaries
+    inner join covariate_scores
+        on summaries.customer_id = covariate_scores.customer_id
 
 ),
 
@@ -192,6 +218,8 @@ regression as (
 unioned as (
 
     select * from probabilistic
+    union all
+    select * from covariate
     union all
     select * from baseline
     union all
