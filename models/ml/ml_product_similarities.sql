@@ -125,15 +125,44 @@ scored as (
 
 ),
 
+{# each product's 20 most similar (similarity desc, then product id), as a
+   top-N aggregate: no window sort of every pair #}
+nearest_lists as (
+
+    select
+        cutoff_id,
+        product_id,
+        min_by(
+            struct_pack(
+                similar_product_id := similar_product_id,
+                co_invoice_count := co_invoice_count,
+                similarity := similarity
+            ),
+            struct_pack(
+                negative_similarity := -similarity,
+                similar_product_id := similar_product_id
+            ),
+            20
+        ) as picks
+
+    from scored
+    group by 1, 2
+
+),
+
 nearest as (
 
-    select *
-    from scored
-    qualify
-        row_number() over (
-            partition by cutoff_id, product_id
-            order by similarity desc, similar_product_id asc
-        ) <= 20
+    select
+        ---------- ids
+        cutoff_id,
+        product_id,
+        unnest(picks).similar_product_id as similar_product_id,
+
+        ---------- numerics
+        unnest(picks).co_invoice_count as co_invoice_count,
+        unnest(picks).similarity as similarity
+
+    from nearest_lists
 
 )
 
