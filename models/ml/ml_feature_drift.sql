@@ -11,9 +11,9 @@
     sides, the customers with a purchase within var churn_window_days before
     the cutoff, the ones whose behaviour the scores act on; 'all' keeps every
     customer with a purchase before the cutoff. Over all customers the
-    long-gone ones (three quarters of the sample's scored base) dilute a change
-    among the active ones, and their share moves with the season, so PSI says
-    more about the age of the base than about its behaviour.
+    lapsed ones (two thirds of the sample's scored base) dilute a change among
+    the active ones, and their share moves with the season, so PSI says more
+    about the age of the base than about its behaviour.
     Bins: the distinct deciles of the reference (a value falls in the bin of
     the number of edges below it), so heavily tied features get fewer bins.
     PSI = sum over bins of (scoring share - reference share) * ln(scoring /
