@@ -19,8 +19,9 @@
    replay warehouse with ``gold.ml_model_registry`` and
    ``ml.ml_realized_performance``.
 
-Every run starts from an empty replay folder, so the timeline is the same each
-time (apart from wall-clock metadata).
+Every run starts from an empty replay folder and generates the same data, so
+the decisions and drift figures are the same each time; AUCs can differ in the
+third decimal, because the training frame's row order is not fixed.
 """
 
 from __future__ import annotations
