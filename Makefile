@@ -52,7 +52,7 @@ backtest: $(STAMP)  ## every CLV method against a holdout (CDNOW standard split 
 	@$(BIN)/python -m clv_warehouse.cli backtest-report --path $(BACKTEST_DB)
 
 # make replay: the scheduled build at every month end of the sample's second year,
-# on monthly batches with a churn wave from 2011-06-01 (state/replay/), then the
+# on monthly batches with a churn wave from 2011-04-01 (state/replay/), then the
 # retrain timeline. Pass options through REPLAY_ARGS, e.g.
 # make replay REPLAY_ARGS="--change price_rise --change-at 2011-05-01"
 REPLAY_ARGS ?=

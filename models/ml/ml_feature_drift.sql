@@ -3,9 +3,17 @@
     the customers being scored now (ml_scoring_features) against the champion's
     reference population, the customers at the cutoff it last went into service
     at (the ml_customer_features rows of the latest cutoff on or before its
-    last_retrain_cutoff: when it was trained, or last defended its place). Not its whole training window: that stacks younger
-    populations, and the aging of the customer base alone (dead customers pile
-    up) would then read as drift at every build.
+    last_retrain_cutoff: when it was trained, or last defended its place). Not
+    its whole training window: that stacks younger populations, and the aging
+    of the customer base alone (dead customers pile up) would then read as
+    drift at every build.
+    Population (var drift_population): 'active' (default) keeps, on both
+    sides, the customers with a purchase within var churn_window_days before
+    the cutoff, the ones whose behaviour the scores act on; 'all' keeps every
+    customer with a purchase before the cutoff. Over all customers the
+    lapsed ones (two thirds of the sample's scored base) dilute a change among
+    the active ones, and their share moves with the season, so PSI says more
+    about the age of the base than about its behaviour.
     Bins: the distinct deciles of the reference (a value falls in the bin of
     the number of edges below it), so heavily tied features get fewer bins.
     PSI = sum over bins of (scoring share - reference share) * ln(scoring /
@@ -14,6 +22,13 @@
 -#}
 {%- set features = var('drift_features') -%}
 {%- set epsilon = var('drift_psi_epsilon') -%}
+{%- set population = var('drift_population') | string -%}
+{%- if execute and population not in ('active', 'all') -%}
+    {{ exceptions.raise_compiler_error(
+        "var drift_population must be 'active' or 'all', got '" ~ population ~ "'"
+    ) }}
+{%- endif -%}
+{%- set active_only = population == 'active' -%}
 with
 
 champions as (
@@ -40,6 +55,24 @@ feature_cutoffs as (
 
 ),
 
+reference_population as (
+
+    select * from feature_rows
+    {% if active_only -%}
+        where recency_days < {{ var('churn_window_days') }}
+    {%- endif %}
+
+),
+
+scoring_population as (
+
+    select * from scoring_rows
+    {% if active_only -%}
+        where recency_days < {{ var('churn_window_days') }}
+    {%- endif %}
+
+),
+
 reference_cutoffs as (
 
     select
@@ -59,11 +92,13 @@ reference_long as (
         select
             reference_cutoffs.task,
             '{{ feature }}' as feature_name,
-            cast(feature_rows.{{ feature }} as double) as feature_value
+            cast(reference_population.{{ feature }} as double) as feature_value
 
-        from feature_rows
+        from reference_population
         inner join reference_cutoffs
-            on feature_rows.cutoff_date = reference_cutoffs.reference_cutoff_date
+            on
+                reference_population.cutoff_date
+                = reference_cutoffs.reference_cutoff_date
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
@@ -75,9 +110,9 @@ scoring_long as (
         select
             champions.task,
             '{{ feature }}' as feature_name,
-            cast(scoring_rows.{{ feature }} as double) as feature_value
+            cast(scoring_population.{{ feature }} as double) as feature_value
 
-        from scoring_rows
+        from scoring_population
         cross join champions
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
@@ -234,6 +269,9 @@ final as (
         bin_shares.task,
         bin_shares.feature_name,
 
+        ---------- strings
+        '{{ population }}' as drift_population,
+
         ---------- numerics
         cast(champions.version as integer) as champion_version,
         reference_cutoffs.reference_cutoff_date,
@@ -251,7 +289,7 @@ final as (
         on bin_shares.task = champions.task
     inner join reference_cutoffs
         on bin_shares.task = reference_cutoffs.task
-    group by 1, 2, 3, 4
+    group by 1, 2, 3, 4, 5
 
 )
 

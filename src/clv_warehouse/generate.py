@@ -31,8 +31,12 @@ Simulated behaviour
   BANK CHARGES, AMAZONFEE, S, PADS, ADJUST, TEST001), adjacent exact duplicate
   lines, zero prices and "Adjust bad debt" lines (``A`` invoices, StockCode ``B``,
   negative price, no customer).
-* Optional behaviour change after ``change_at``: ``churn_wave`` multiplies the
-  dropout probability, ``price_rise`` multiplies product prices.
+* Optional behaviour change from ``change_at``: ``churn_wave`` (a competitor
+  arrives) stops the most frequent buyers (top ``churn_poached_share``, 20%, of
+  the purchase rate distribution), multiplies everyone else's dropout
+  probability (``churn_multiplier``, x3) and purchase rate
+  (``churn_rate_multiplier``, x0.5); ``price_rise`` multiplies product prices
+  (``price_multiplier``, x1.15).
 
 Generation is vectorised with numpy.  The same arguments (including
 ``customers_per_chunk``) always give byte-identical output.
@@ -327,7 +331,15 @@ class GeneratorConfig:
     Behaviour change:
         change: None, "churn_wave" or "price_rise".
         change_at: when the change starts (ISO string, ``date`` or ``datetime``).
-        churn_multiplier: dropout probability multiplier of ``churn_wave``.
+        churn_multiplier: ``churn_wave``: dropout probability multiplier (after
+            every purchase from ``change_at``).
+        churn_rate_multiplier: ``churn_wave``: purchase rate multiplier of the
+            customers who stay (they split their purchases with a competitor).
+        churn_poached_share: ``churn_wave``: the most frequent buyers, this top
+            share of the purchase rate distribution ``Gamma(r, 1/alpha)``, stop
+            buying (a competitor wins them over) ...
+        churn_poach_days: ... each after an exponential delay of this mean (in
+            the seasonal clock's average days) from ``change_at``; 0 = at once.
         price_multiplier: product price multiplier of ``price_rise``.
     """
 
@@ -361,6 +373,9 @@ class GeneratorConfig:
     change: str | None = None
     change_at: str | date | datetime | None = None
     churn_multiplier: float = 3.0
+    churn_rate_multiplier: float = 0.5
+    churn_poached_share: float = 0.2
+    churn_poach_days: float = 60.0
     price_multiplier: float = 1.15
 
     def __post_init__(self) -> None:
@@ -400,6 +415,12 @@ class GeneratorConfig:
             _parse_moment(self.change_at)
         if self.churn_multiplier < 0 or self.price_multiplier < 0:
             raise ValueError("multipliers must be >= 0")
+        if not 0.0 <= self.churn_rate_multiplier <= 1.0:
+            raise ValueError("churn_rate_multiplier must be in [0, 1]")
+        if not 0.0 <= self.churn_poached_share < 1.0:
+            raise ValueError("churn_poached_share must be in [0, 1)")
+        if self.churn_poach_days < 0:
+            raise ValueError("churn_poach_days must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -829,6 +850,13 @@ def _generate(
             return
 
 
+def _gamma_isf(share: float, shape: float, scale: float) -> float:
+    """The rate above which lies ``share`` of ``Gamma(shape, scale)``."""
+    from scipy.stats import gamma
+
+    return float(gamma.isf(share, shape, scale=scale))
+
+
 def _segment_starts(counts: np.ndarray) -> np.ndarray:
     return np.cumsum(counts) - counts
 
@@ -875,9 +903,35 @@ def _chunk(
 
     dead_first = rng.random(n) < dropout(p, acq)
     dies = rng.random(owner.size) < dropout(p[owner], t)
+    # churn_wave, besides the dropout above: who stays buys less often, each
+    # purchase opportunity after the change being kept with probability
+    # churn_rate_multiplier (Poisson thinning, drawn from a stream of its own so
+    # the draws of the main stream stay the same) ...
+    skipped = np.zeros(owner.size, dtype=bool)
+    if churn and config.churn_rate_multiplier < 1.0:
+        wave_rng = np.random.default_rng(
+            np.random.SeedSequence(config.seed, spawn_key=(2, k))
+        )
+        skipped = (t >= change_op) & (
+            wave_rng.random(owner.size) >= config.churn_rate_multiplier
+        )
+        dies &= ~skipped
+    if churn and config.churn_poached_share > 0:
+        # ... and the most frequent buyers (the top churn_poached_share of the purchase
+        # rate prior, so the same customers whatever the chunking) stop buying
+        poached = lam >= _gamma_isf(
+            config.churn_poached_share, config.r, 1.0 / config.alpha
+        )
+        leaves = np.full(n, change_op)
+        if config.churn_poach_days > 0:
+            poach_rng = np.random.default_rng(
+                np.random.SeedSequence(config.seed, spawn_key=(3, k))
+            )
+            leaves = leaves + poach_rng.exponential(config.churn_poach_days, n)
+        skipped |= poached[owner] & (t >= leaves[owner])
     before = np.cumsum(dies) - dies
     first_of = np.append(before, 0)[_segment_starts(n_events)]
-    alive = ~dead_first[owner] & (before == first_of[owner])
+    alive = ~dead_first[owner] & (before == first_of[owner]) & ~skipped
     inv_cust = np.concatenate([np.arange(n), owner[alive]])
     inv_op = np.concatenate([acq, t[alive]])
 

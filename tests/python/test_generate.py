@@ -262,6 +262,44 @@ def test_price_rise_and_churn_wave():
     assert registered_c.sum() < 0.85 * registered.sum()
 
 
+def _customer_invoices_from(config: GeneratorConfig, day: str) -> pd.DataFrame:
+    """Invoices of registered customers on or after ``day``."""
+    lines = pa.concat_tables(list(iter_chunks(config))).to_pandas()
+    late = lines[lines["Customer ID"].notna() & (lines["InvoiceDate"] >= day)]
+    return late[~late["Invoice"].str.startswith("C")].drop_duplicates("Invoice")
+
+
+def test_churn_wave_parts_each_act_and_neutral_factors_change_nothing():
+    wave = {"n_customers": 600, "change": "churn_wave", "change_at": "2010-09-01"}
+    neutral = GeneratorConfig(
+        **wave, churn_multiplier=1.0, churn_rate_multiplier=1.0, churn_poached_share=0
+    )
+    base = pa.concat_tables(list(iter_chunks(GeneratorConfig(n_customers=600))))
+    assert pa.concat_tables(list(iter_chunks(neutral))).equals(base)
+
+    day = "2010-09-01"
+    base_invoices = _customer_invoices_from(GeneratorConfig(n_customers=600), day)
+    # who stays buys less often: half the purchase opportunities after the change
+    thinned = _customer_invoices_from(
+        GeneratorConfig(**wave, churn_multiplier=1.0, churn_poached_share=0), day
+    )
+    assert 0.4 < len(thinned) / len(base_invoices) < 0.75
+    # the most frequent fifth stops at once: they made a good part of the purchases,
+    # so the customers who still buy buy less often on average
+    poached = _customer_invoices_from(
+        GeneratorConfig(
+            **wave,
+            churn_multiplier=1.0,
+            churn_rate_multiplier=1.0,
+            churn_poach_days=0,
+        ),
+        day,
+    )
+    assert len(poached) < 0.7 * len(base_invoices)
+    per_customer = poached.groupby("Customer ID").size().mean()
+    assert per_customer < 0.8 * base_invoices.groupby("Customer ID").size().mean()
+
+
 def test_config_validation():
     with pytest.raises(ValueError):
         GeneratorConfig(change="price_rise")
@@ -271,6 +309,12 @@ def test_config_validation():
         GeneratorConfig(start="2011-01-01", end="2010-01-01")
     with pytest.raises(ValueError):
         GeneratorConfig(cancel_rate=1.5)
+    with pytest.raises(ValueError, match="churn_rate_multiplier"):
+        GeneratorConfig(churn_rate_multiplier=1.5)
+    with pytest.raises(ValueError, match="churn_poached_share"):
+        GeneratorConfig(churn_poached_share=1.0)
+    with pytest.raises(ValueError, match="churn_poach_days"):
+        GeneratorConfig(churn_poach_days=-1)
 
 
 # -- xlsx ---------------------------------------------------------------------------
