@@ -63,8 +63,9 @@ lint: $(STAMP)  ## ruff (lint + format check)
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
 
-sqlfluff: $(STAMP)  ## sqlfluff with the dbt templater on every SQL model and test
-	@mkdir -p target; status=0; $(BIN)/sqlfluff lint models tests/dbt --processes 2 \
+sqlfluff: $(STAMP)  ## sqlfluff with the dbt templater on every SQL model and test (on an empty scratch warehouse, so every model lints its full-build branch)
+	@mkdir -p target; rm -f target/sqlfluff.duckdb; status=0; \
+		CLV_DUCKDB_PATH=target/sqlfluff.duckdb $(BIN)/sqlfluff lint models tests/dbt --processes 2 \
 		> target/sqlfluff.log 2>&1 || status=$$?; \
 		grep -vE 'leaked|nanobind|skipped remainder|refleaks' target/sqlfluff.log || true; \
 		exit $$status

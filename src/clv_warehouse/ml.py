@@ -469,6 +469,13 @@ def train(frame: pd.DataFrame, spec: TaskSpec, *, seed: int = 42) -> TrainResult
     for column in KEY_COLUMNS:
         if column not in frame.columns:
             raise ValueError(f"task {spec.name!r}: missing column {column!r}")
+    # The row samples below are drawn by position: fix the order first, so the
+    # same rows in any order (a warehouse scan's order is not stable) give the
+    # same sample and the same model.
+    frame = frame.assign(_key=frame["customer_id"].astype(str)).sort_values(
+        ["cutoff_date", "_key"], kind="mergesort"
+    )
+    frame = frame.drop(columns="_key").reset_index(drop=True)
     x_all = prepare_features(frame, spec)
     y_all = _target(frame, spec)
     cutoffs = _cutoffs(frame)

@@ -163,6 +163,11 @@ def test_training_rows_are_capped_by_a_seeded_sample(frame):
     assert r.metrics["roc_auc"] > 0.75
     again = ml.train(frame, spec)
     assert again.metrics == r.metrics
+    # the sample is drawn after a fixed sort: a shuffled input fits the same rows
+    shuffled = ml.train(frame.sample(frac=1.0, random_state=5), spec)
+    assert shuffled.metrics == pytest.approx(r.metrics, abs=1e-12)
+    for algorithm, metrics in r.candidate_metrics.items():
+        assert shuffled.candidate_metrics[algorithm] == pytest.approx(metrics)
     assert ml.train(frame, churn_spec()).extra["fitted_rows"][
         "logistic_regression"
     ] == (1200)
