@@ -123,7 +123,8 @@ select
     'sale' as line_type,
     Invoice as invoice_id,
     Quantity as quantity,
-    Quantity * Price as line_amount
+    Quantity * Price as line_amount,
+    1 as refreshed_batch  -- the incremental models' bookkeeping column
 from read_parquet({input})
 where
     "Customer ID" is not null

@@ -120,3 +120,29 @@ def test_measure_sees_the_memory_of_a_child_process(tmp_path):
     assert result.exit_code == 0
     assert result.peak_tree_mb > 200
     assert result.wall_s >= 0.6
+
+
+@pytest.mark.slow
+def test_project_sql_agrees_with_the_floor(lines, tmp_path):
+    """The project's compiled RFM/CLV SQL (step p) on a generated Parquet file:
+    compiled with dbt, run by the engine, equal to the floor customer by customer
+    (the models' columns change with the project, so this must run for real)."""
+    compiled = run_bench.compile_project_sql(tmp_path / "compile", lines, "2GB")
+    floor, project = tmp_path / "floor.parquet", tmp_path / "project.parquet"
+    assert engines.main(["duckdb", "--input", str(lines), "--out", str(floor)]) == 0
+    assert (
+        engines.main(
+            [
+                "project-sql",
+                "--input",
+                str(lines),
+                "--out",
+                str(project),
+                "--compiled",
+                str(compiled),
+            ]
+        )
+        == 0
+    )
+    check = run_bench.compare(floor, project)
+    assert check.startswith("AGREES"), check
