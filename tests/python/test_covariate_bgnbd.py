@@ -137,10 +137,10 @@ def test_customer_summary_uses_purchases_before_the_cutoff_only():
     assert summary.loc["b", "monetary_value"] == 0.0
 
 
-def test_score_at_backtest_scores_every_customer_before_the_cutoff():
+def activity_frame(customers: int = 400) -> pd.DataFrame:
     rng = np.random.default_rng(1)
     rows = []
-    for i in range(400):
+    for i in range(customers):
         day = int(rng.integers(0, 60))
         units = int(rng.integers(1, 5))
         while day < 300:
@@ -153,6 +153,11 @@ def test_score_at_backtest_scores_every_customer_before_the_cutoff():
         frame.pop("day"), unit="D"
     )
     frame["has_purchase"] = True
+    return frame
+
+
+def test_score_at_backtest_scores_every_customer_before_the_cutoff():
+    frame = activity_frame()
     scores = cb.score_at_backtest(frame, backtest_cutoff="2020-07-01", holdout_days=91)
     assert list(scores.columns) == cb.SCORE_COLUMNS
     assert len(scores) == 400 and scores["customer_id"].is_unique
@@ -177,3 +182,19 @@ def test_no_purchases_give_no_rows_and_missing_columns_an_error():
     assert empty.empty and list(empty.columns) == cb.SCORE_COLUMNS
     with pytest.raises(ValueError, match="unit_count"):
         cb.customer_summary(activity().drop(columns="unit_count"), "2020-02-01")
+
+
+def test_the_fit_uses_a_seeded_sample_of_customers_beyond_the_cap():
+    frame = activity_frame()
+    options = {"backtest_cutoff": "2020-07-01", "holdout_days": 91}
+    full = cb.score_at_backtest(frame, **options)
+    capped = cb.score_at_backtest(frame, **options, max_fit_customers=150)
+    again = cb.score_at_backtest(frame, **options, max_fit_customers=150)
+    pd.testing.assert_frame_equal(capped, again)
+    assert capped["customer_id"].tolist() == full["customer_id"].tolist()
+    assert not np.allclose(capped["expected_purchases"], full["expected_purchases"])
+    np.testing.assert_allclose(
+        capped["expected_purchases"].sum(), full["expected_purchases"].sum(), rtol=0.2
+    )
+    unchanged = cb.score_at_backtest(frame, **options, max_fit_customers=400)
+    pd.testing.assert_frame_equal(unchanged, full)
