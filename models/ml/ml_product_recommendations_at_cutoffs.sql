@@ -46,22 +46,13 @@ bought as (
 
 basis as (
 
-    {# the N latest as a top-N aggregate: no sort of every bought product #}
-    select
-        cutoff_id,
-        customer_id,
-        unnest(
-            min_by(
-                product_id,
-                struct_pack(
-                    newest := -epoch_us(last_bought_at), product_id := product_id
-                ),
-                {{ var('recommendation_basis_products') }}
-            )
-        ) as product_id
-
+    select *
     from bought
-    group by 1, 2
+    qualify
+        row_number() over (
+            partition by cutoff_id, customer_id
+            order by last_bought_at desc, product_id asc
+        ) <= {{ var('recommendation_basis_products') }}
 
 ),
 
