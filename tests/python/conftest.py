@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -120,3 +121,24 @@ def dbt_runner(tmp_path):
     _run.db_path = db_path
     yield _run
     shutil.rmtree(tmp_path / "dbt_target", ignore_errors=True)
+
+
+def bgnbd_events(rng, lam, n_death, t_obs, horizon):
+    """Event-level BG/NBD purchases for per-customer rates ``lam`` and lifetimes
+    of ``n_death`` purchases: (x, t_x, purchases in (T, T + horizon]) with
+    calibration up to ``t_obs``. Shared by the BG/NBD simulations of the tests."""
+    n = len(lam)
+    k = rng.poisson(lam * (t_obs + horizon))
+    ids = np.repeat(np.arange(n), k)
+    u = rng.uniform(size=ids.size) * (t_obs + horizon)[ids]
+    order = np.lexsort((u, ids))
+    ids, u = ids[order], u[order]
+    rank = np.arange(ids.size) - np.concatenate([[0], np.cumsum(k)[:-1]])[ids]
+    alive = rank < n_death[ids]
+    ids, u = ids[alive], u[alive]
+    cal = u <= t_obs[ids]
+    x = np.bincount(ids[cal], minlength=n)
+    tx = np.zeros(n)
+    np.maximum.at(tx, ids[cal], u[cal])
+    holdout = np.bincount(ids[~cal], minlength=n)
+    return x, tx, holdout

@@ -4,6 +4,7 @@ customer covariates, fitted and scored from purchases before the cutoff."""
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import bgnbd_events
 
 from clv_warehouse import covariate_bgnbd as cb
 from clv_warehouse import probabilistic as pr
@@ -21,19 +22,7 @@ def simulate(n, horizon, seed, gamma_alpha=GAMMA_ALPHA, gamma_b=GAMMA_B):
     lam = rng.gamma(R, 1.0 / (ALPHA * np.exp(gamma_alpha * z)))
     n_death = rng.geometric(rng.beta(A, B * np.exp(gamma_b * z)))
     t_obs = rng.integers(20 * 7, 39 * 7 + 1, n) / 7.0
-    k = rng.poisson(lam * (t_obs + horizon))
-    ids = np.repeat(np.arange(n), k)
-    u = rng.uniform(size=ids.size) * (t_obs + horizon)[ids]
-    order = np.lexsort((u, ids))
-    ids, u = ids[order], u[order]
-    rank = np.arange(ids.size) - np.concatenate([[0], np.cumsum(k)[:-1]])[ids]
-    alive = rank < n_death[ids]
-    ids, u = ids[alive], u[alive]
-    cal = u <= t_obs[ids]
-    x = np.bincount(ids[cal], minlength=n)
-    tx = np.zeros(n)
-    np.maximum.at(tx, ids[cal], u[cal])
-    holdout = np.bincount(ids[~cal], minlength=n)
+    x, tx, holdout = bgnbd_events(rng, lam, n_death, t_obs, horizon)
     return x, tx, t_obs, z[:, None], holdout
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import bgnbd_events
 from scipy import integrate, optimize, special
 
 from clv_warehouse import probabilistic as pr
@@ -79,19 +80,7 @@ def simulate_with_holdout(n, params, t_obs, horizon, seed):
     lam = rng.gamma(params.r, 1.0 / params.alpha, n)
     n_death = rng.geometric(rng.beta(params.a, params.b, n))
     t_obs = np.broadcast_to(np.asarray(t_obs, float), (n,)).copy()
-    k = rng.poisson(lam * (t_obs + horizon))
-    ids = np.repeat(np.arange(n), k)
-    u = rng.uniform(size=ids.size) * (t_obs + horizon)[ids]
-    order = np.lexsort((u, ids))
-    ids, u = ids[order], u[order]
-    rank = np.arange(ids.size) - np.concatenate([[0], np.cumsum(k)[:-1]])[ids]
-    alive = rank < n_death[ids]
-    ids, u = ids[alive], u[alive]
-    cal = u <= t_obs[ids]
-    x = np.bincount(ids[cal], minlength=n)
-    tx = np.zeros(n)
-    np.maximum.at(tx, ids[cal], u[cal])
-    holdout = np.bincount(ids[~cal], minlength=n)
+    x, tx, holdout = bgnbd_events(rng, lam, n_death, t_obs, horizon)
     return x, tx, t_obs, holdout
 
 
