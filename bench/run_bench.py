@@ -57,20 +57,17 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import rfm_engines as _engines  # noqa: E402  (bench/ is not a package)
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 ENGINES = ROOT / "bench" / "rfm_engines.py"
 GNU_TIME = Path("/usr/bin/time")
 POLL_S = 0.05
 ALL_STEPS = ("c", "p", "e", "d", "b", "a")
-PROJECT_MODELS = (
-    "int_customer_days_aggregated",
-    "int_cutoffs",
-    "int_customers_summarized_at_cutoffs",
-    "int_retention_at_cutoffs",
-    "int_clv_heuristics_at_cutoffs",
-    "customer_rfm",
-)
+# step p's models: compiled here, run by rfm_engines.py; one list for both
+PROJECT_MODELS = _engines.PROJECT_MODELS
 MARTS_SELECT = "+customer_rfm +customer_clv"
 TITLES = {
     "c": "floor: one DuckDB query (RFM + simple CLV)",
