@@ -204,12 +204,7 @@ future as (
 
 tier_thresholds as (
 
-    select
-        percentile_cont(1.0 / 3) within group (order by future_spend)
-            as low_medium_threshold,
-        percentile_cont(2.0 / 3) within group (order by future_spend)
-            as medium_high_threshold
-
+    select {{ value_tier_thresholds('future_spend') }}
     from future
     where future_spend > 0
 
@@ -276,12 +271,8 @@ features as (
 
         ---------- strings: label
         case
-            when not cutoffs.is_label_matured then null
-            when coalesce(future.future_spend, 0) <= 0 then 'none'
-            when future.future_spend < tier_thresholds.low_medium_threshold then 'low'
-            when future.future_spend < tier_thresholds.medium_high_threshold
-                then 'medium'
-            else 'high'
+            when cutoffs.is_label_matured
+                then {{ value_tier('future.future_spend') }}
         end as value_tier,
 
         ---------- booleans

@@ -117,12 +117,7 @@ future as (
 
 tier_thresholds as (
 
-    select
-        percentile_cont(1.0 / 3) within group (order by future_spend)
-            as low_medium_threshold,
-        percentile_cont(2.0 / 3) within group (order by future_spend)
-            as medium_high_threshold
-
+    select {{ value_tier_thresholds('future_spend') }}
     from features
     where is_label_matured and future_spend > 0
 
@@ -134,14 +129,7 @@ outcomes as (
         future.cutoff_date,
         future.customer_id,
         future.future_purchase_days = 0 as is_churn,
-        case
-            when round(future.future_spend, 2) <= 0 then 'none'
-            when future.future_spend < tier_thresholds.low_medium_threshold
-                then 'low'
-            when future.future_spend < tier_thresholds.medium_high_threshold
-                then 'medium'
-            else 'high'
-        end as value_tier
+        {{ value_tier('future.future_spend') }} as value_tier
 
     from future
     left join tier_thresholds on true
