@@ -1,26 +1,23 @@
 {#-
     The canonical line-item contract: every landed row, typed. Nothing is
     filtered here; parse failures are kept as null values plus raw text, and
-    silver decides what is clean and what goes to quarantine. Incremental:
-    each build types only the rows landed since the last one (typing is row by
-    row, so appending is exact).
+    silver decides what is clean and what goes to quarantine.
+
+    A view: typing is row by row and costs about a second per 10M rows, while
+    writing the 26 typed columns to a table cost 15 s of a 10M build. Silver
+    stores only each row's verdict (int_lines_checked) and joins back here
+    (int_lines_classified), so the wide rows are written once, as silver lines.
+    Being a plain projection of stg_input__landed_lines, it is unique on
+    raw_row_id because bronze is (tested there). The ref leaves out the
+    database name, so the view still resolves in a published copy under
+    another file name.
 -#}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-    )
-}}
+{{ config(materialized='view') }}
 with
 
 landed as (
 
-    select * from {{ ref('stg_input__landed_lines') }}
-    {% if is_incremental() %}
-        where raw_row_id > (
-            select coalesce(max(raw_row_id), 0) from {{ this }}
-        )
-    {% endif %}
+    select * from {{ ref('stg_input__landed_lines').include(database=False) }}
 
 ),
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 
@@ -421,3 +422,25 @@ def test_the_published_snapshot_serves_bi_with_the_macros_and_its_run(
     assert run[4] == 69_659
     assert run[5] == counts(published)[2]
     assert run[6:] == (2, "churn v1, value_tier v1")
+
+
+def test_the_silver_views_resolve_in_a_copy_under_another_name(
+    cdnow_warehouse, tmp_path
+):
+    """stg_input__lines and int_lines_classified are views: a copy of the
+    warehouse under another file name (CLV_PUBLISH_PATH can name any) must
+    still resolve them, so their SQL may not name the build's database."""
+    copy = tmp_path / "bi_copy.duckdb"
+    shutil.copyfile(cdnow_warehouse, copy)
+    views = query(
+        copy,
+        "select count(*) filter (where rejection_reason is null), count(*) "
+        "from silver.int_lines_classified",
+    )[0]
+    landed, clean, quarantined = counts(copy)
+    assert (
+        views[1]
+        == landed
+        == query(copy, "select count(*) from staging.stg_input__lines")[0][0]
+    )
+    assert views[0] >= clean > 0

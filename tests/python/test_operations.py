@@ -277,7 +277,7 @@ def test_kill_9_at_any_moment_leaves_the_last_snapshot_intact(pipeline):
         history(snapshot),
     )
     moments = [
-        (SMALL, {}, "START sql incremental model silver.int_lines_classified"),
+        (SMALL, {}, "START sql incremental model silver.int_lines_checked"),
         (TINY, {"CLV_PUBLISH_PAUSE_AT": "mid_copy"}, "paused at mid_copy"),
         (TINY, {"CLV_PUBLISH_PAUSE_AT": "before_rename"}, "paused at before_rename"),
     ]
