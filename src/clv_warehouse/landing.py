@@ -24,6 +24,8 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
+from clv_warehouse.errors import first_line
+
 CANONICAL_FIELDS = (
     "invoice_id",
     "product_id",
@@ -358,7 +360,7 @@ def _resolved_source(
         available = _columns_of(con, f"select * from {reader}")
     except Exception as exc:  # duckdb raises several error classes here
         raise InputError(
-            f"input file {shown or path}: cannot read it ({_first_line(exc)})"
+            f"input file {shown or path}: cannot read it ({first_line(exc)})"
         ) from None
     available = [c for c in available if c != "filename"]
     return reader, _resolve_columns(request, available, shown or path)
@@ -519,11 +521,6 @@ def _cell_text(value: Any) -> str | None:
     return str(value)
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
 def land(
     con, request: LandingRequest, *, work_dir: str | None = None, row_offset: int = 0
 ):
@@ -576,8 +573,7 @@ def land(
         _run(con, f"create or replace temp table clv_landing_rows as {numbered}")
     except Exception as exc:
         raise InputError(
-            f"input file {', '.join(request.paths)}: cannot read it "
-            f"({_first_line(exc)})"
+            f"input file {', '.join(request.paths)}: cannot read it ({first_line(exc)})"
         ) from None
     if kind == "csv":
         rejects = _reject_rows_sql(con)
@@ -658,7 +654,7 @@ def _open_workbook(path: str, sheet: str | None):
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:
         raise InputError(
-            f"input file {path}: not a readable XLSX workbook ({_first_line(exc)})"
+            f"input file {path}: not a readable XLSX workbook ({first_line(exc)})"
         ) from None
     if sheet is None:
         return workbook, list(workbook.sheetnames)

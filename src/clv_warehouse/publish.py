@@ -43,6 +43,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from clv_warehouse.errors import first_line
+
 PUBLISH_PATH_ENV = "CLV_PUBLISH_PATH"
 PAUSE_AT_ENV = "CLV_PUBLISH_PAUSE_AT"
 PAUSE_SECONDS_ENV = "CLV_PUBLISH_PAUSE_SECONDS"
@@ -185,11 +187,6 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
 def publish(source: Path, target: Path | None = None) -> Snapshot:
     """Copy the build file ``source`` to ``target`` atomically; see the module doc.
 
@@ -215,7 +212,7 @@ def publish(source: Path, target: Path | None = None) -> Snapshot:
             con.close()
             con = duckdb.connect(str(source), read_only=True)
         except duckdb.Error as exc:
-            raise PublishError(f"cannot open {source}: {_one_line(exc)}") from exc
+            raise PublishError(f"cannot open {source}: {first_line(exc)}") from exc
         try:
             expected = read_contents(con)
             if Path(f"{source}.wal").exists():
@@ -231,7 +228,7 @@ def publish(source: Path, target: Path | None = None) -> Snapshot:
             finally:
                 copy.close()
         except duckdb.Error as exc:
-            raise PublishError(f"the copy does not open: {_one_line(exc)}") from exc
+            raise PublishError(f"the copy does not open: {first_line(exc)}") from exc
         if found != expected:
             missing = sorted(set(expected.tables) - set(found.tables))
             raise PublishError(

@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from clv_warehouse import ml, sql_export, tracking
+from clv_warehouse.errors import first_line
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +177,7 @@ def run_task(
                 "task %s: champion run %s not found in MLflow (%s); retraining",
                 spec.name,
                 champion["mlflow_run_id"],
-                str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                first_line(exc),
             )
             versions["is_champion"] = False
             champion_rows = versions.iloc[0:0]
@@ -296,7 +297,7 @@ def _log_realized(champion: pd.Series, triggers: dict, spec: ml.TaskSpec) -> Non
             "task %s: could not log the realized metric to run %s (%s)",
             spec.name,
             champion["mlflow_run_id"],
-            str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+            first_line(exc),
         )
 
 
