@@ -19,16 +19,27 @@
 {%- endmacro %}
 
 
-{% macro previous_build_relation(schema, identifier) -%}
+{% macro previous_build_relation(model_name) -%}
     {#-
-        A table as the previous build left it, read without ref() so that a model
-        can look at state a later model of the same build rewrites (the current
-        champion, the prediction log) without a dependency cycle. None on the
-        first build.
+        A model's table as the previous build left it, read without ref() so
+        that a model can look at state a later model of the same build rewrites
+        (the current champion, the prediction log) without a dependency cycle.
+        The schema and name come from the model's node, so a custom schema or
+        alias moves with it. None on the first build.
     -#}
     {%- if not execute -%}{{ return(none) }}{%- endif -%}
+    {%- set nodes = graph.nodes.values()
+        | selectattr('resource_type', 'equalto', 'model')
+        | selectattr('package_name', 'equalto', project_name)
+        | selectattr('name', 'equalto', model_name) | list -%}
+    {%- if nodes | length != 1 -%}
+        {{ exceptions.raise_compiler_error(
+            "previous_build_relation: no model named '" ~ model_name ~ "'"
+        ) }}
+    {%- endif -%}
+    {%- set node = nodes[0] -%}
     {{ return(adapter.get_relation(
-        database=target.database, schema=schema, identifier=identifier
+        database=node.database, schema=node.schema, identifier=node.alias
     )) }}
 {%- endmacro %}
 

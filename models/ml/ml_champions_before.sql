@@ -11,7 +11,7 @@
 {%- set selects = [] -%}
 {%- for task in ml_tasks() -%}
     {%- set relation = previous_build_relation(
-        this.schema, 'ml_' ~ task.name ~ '_model_versions'
+        'ml_' ~ task.name ~ '_model_versions'
     ) -%}
     {%- if relation is not none -%}
         {%- set columns = adapter.get_columns_in_relation(relation)

@@ -1,6 +1,6 @@
 {#-
     What became of earlier predictions: the champions' logged scores
-    (gold.ml_prediction_log as the previous build left it, read without ref()
+    (ml_prediction_log as the previous build left it, read without ref()
     because the log is appended later in this build) at every logged cutoff
     whose label window has ended by the current scoring cutoff, with the
     outcome from the activity after it: churn = no purchase within
@@ -9,7 +9,7 @@
     One row per (task, cutoff, customer, class): is_actual says whether the
     customer turned out to be in that class.
 -#}
-{%- set log = previous_build_relation('gold', 'ml_prediction_log') -%}
+{%- set log = previous_build_relation('ml_prediction_log') -%}
 with
 
 predictions as (
