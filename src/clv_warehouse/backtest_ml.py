@@ -73,14 +73,10 @@ def score_at_backtest(
             ]
         ).encode()
     ).hexdigest()
-    if (
-        previous is not None
-        and len(previous)
-        and "input_fingerprint" in previous.columns
-        and (previous["input_fingerprint"] == fingerprint).all()
-    ):
+    reused = ml.reuse_if_unchanged(previous, fingerprint, SCORE_COLUMNS)
+    if reused is not None:
         log.info("ML backtest unchanged since the last build: not retrained")
-        return previous[SCORE_COLUMNS].reset_index(drop=True)
+        return reused
     churn = ml.train(training, churn_spec, seed=seed)
     value = ml.train(training, value_spec, seed=seed)
     churn_scores = ml.predict(churn.model, scoring, churn_spec)

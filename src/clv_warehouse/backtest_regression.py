@@ -36,7 +36,7 @@ from sklearn.ensemble import (
 from sklearn.metrics import roc_auc_score
 from threadpoolctl import threadpool_limits
 
-from clv_warehouse import probabilistic
+from clv_warehouse import ml, probabilistic
 
 log = logging.getLogger(__name__)
 
@@ -411,14 +411,10 @@ def score_at_backtest(
     days = purchase_days(activity)
     cutoff = pd.Timestamp(backtest_cutoff)
     key = fingerprint(days, cutoff, float(holdout_days), seed, settings)
-    if (
-        previous is not None
-        and len(previous)
-        and "input_fingerprint" in previous.columns
-        and (previous["input_fingerprint"] == key).all()
-    ):
+    reused = ml.reuse_if_unchanged(previous, key, SCORE_COLUMNS)
+    if reused is not None:
         log.info("ML regression backtest unchanged since the last build")
-        return previous[SCORE_COLUMNS].reset_index(drop=True)
+        return reused
     weights, validation_cutoff, table = choose_weights(
         days, cutoff, settings=settings, seed=seed
     )

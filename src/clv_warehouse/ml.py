@@ -279,6 +279,23 @@ def _cutoffs(frame: pd.DataFrame) -> pd.Series:
     return pd.to_datetime(frame["cutoff_date"]).dt.normalize()
 
 
+def reuse_if_unchanged(
+    previous: pd.DataFrame | None, fingerprint: str, columns: list[str]
+) -> pd.DataFrame | None:
+    """A Python model's output from the last build, cut to ``columns``, when
+    all its rows were computed from inputs with this ``fingerprint`` (column
+    ``input_fingerprint``); None when it must be recomputed (first build, no
+    rows, an older layout without the column, or changed inputs)."""
+    if (
+        previous is None
+        or not len(previous)
+        or "input_fingerprint" not in previous.columns
+        or not (previous["input_fingerprint"] == fingerprint).all()
+    ):
+        return None
+    return previous[columns].reset_index(drop=True)
+
+
 def data_fingerprint(frame: pd.DataFrame, spec: TaskSpec) -> str:
     """sha256 of a canonical form: customer_id, cutoff_date, prepared features
     and target; columns by name, rows by (customer_id, cutoff_date); each column

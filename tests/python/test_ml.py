@@ -268,3 +268,19 @@ def test_top_factors(frame, algorithm):
 def test_top_factors_multiclass(frame, tier_result):
     out = ml.top_factors(tier_result.model, frame.head(100), tier_result.spec, k=2)
     assert list(out.columns) == ["customer_id", "factor_1", "factor_2"]
+
+
+def test_reuse_if_unchanged_only_when_every_row_has_the_fingerprint():
+    previous = pd.DataFrame(
+        {"customer_id": ["a", "b"], "score": [0.1, 0.2], "input_fingerprint": "f1"}
+    )
+    reused = ml.reuse_if_unchanged(previous, "f1", ["customer_id", "score"])
+    assert list(reused.columns) == ["customer_id", "score"]
+    assert reused["score"].tolist() == [0.1, 0.2]
+    assert ml.reuse_if_unchanged(previous, "f2", ["customer_id"]) is None
+    mixed = previous.assign(input_fingerprint=["f1", "f0"])
+    assert ml.reuse_if_unchanged(mixed, "f1", ["customer_id"]) is None
+    assert ml.reuse_if_unchanged(None, "f1", ["customer_id"]) is None
+    assert ml.reuse_if_unchanged(previous.iloc[0:0], "f1", ["customer_id"]) is None
+    older_layout = previous.drop(columns="input_fingerprint")
+    assert ml.reuse_if_unchanged(older_layout, "f1", ["customer_id"]) is None
