@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from typing import Any
@@ -539,12 +540,14 @@ def land(
             "input files mix file types (" + ", ".join(sorted(kinds)) + "): use one"
         )
     kind = kinds.pop()
+    owned_dir = None  # a temporary folder of converted sheets, removed below
     if request.reader == "whitespace":
         body = _land_whitespace(con, request)
     elif kind in ("csv", "parquet"):
         body = _land_files(con, request, request.paths)
     else:
-        work_dir = work_dir or tempfile.mkdtemp(prefix="clv_xlsx_")
+        if work_dir is None:
+            work_dir = owned_dir = tempfile.mkdtemp(prefix="clv_xlsx_")
         converted = []
         for path in request.paths:
             converted.extend(xlsx_to_parquet(path, work_dir, request.sheet))
@@ -575,6 +578,9 @@ def land(
         raise InputError(
             f"input file {', '.join(request.paths)}: cannot read it ({first_line(exc)})"
         ) from None
+    finally:
+        if owned_dir is not None:  # the rows are copied: the sheets can go
+            shutil.rmtree(owned_dir, ignore_errors=True)
     if kind == "csv":
         rejects = _reject_rows_sql(con)
         _run(

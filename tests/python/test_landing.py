@@ -205,9 +205,15 @@ def test_parquet_batches_land_lazily_exactly_as_the_general_path(tmp_path):
     assert [row[2] for row in lazy] == [8, 9, 10, 11, 12]
 
 
-def test_xlsx_sheets_land_with_sheet_provenance(tmp_path):
+def test_xlsx_sheets_land_with_sheet_provenance(tmp_path, monkeypatch):
     openpyxl = pytest.importorskip("openpyxl")
     import datetime
+    import tempfile
+
+    # the converted sheets go to a temporary folder that landing removes
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
 
     path = tmp_path / "retail.xlsx"
     workbook = openpyxl.Workbook()
@@ -236,6 +242,7 @@ def test_xlsx_sheets_land_with_sheet_provenance(tmp_path):
     assert rows[0]["customer_id"] in ("13085", "13085.0")  # int or float cell
     only = land(str(path), sheet="Year 2010-2011")
     assert [r["invoice_id"] for r in only] == ["581587"]
+    assert list(scratch.iterdir()) == []
 
 
 def test_cdnow_master_and_sample_layouts(write_file):
