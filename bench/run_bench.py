@@ -362,6 +362,8 @@ def run_size(size: str, lines: int, args: argparse.Namespace) -> list[Measuremen
                           "--indirect-selection", "cautious"]  # fmt: skip
             env = dbt_env(target, args.memory_limit)
             parse_s = parse_project(target, parquet, env)
+            if args.dbt_threads:
+                select += ["--threads", str(args.dbt_threads)]
             command = dbt_command("build", target, parquet, *select)
             result = measure(
                 step, command, folder / "logs" / f"{step}.log", env
@@ -566,6 +568,13 @@ def main(argv: list[str] | None = None) -> int:
         default=4,
         help="spark.sql.shuffle.partitions (4: tuned for local[2]; Spark's default "
         "200 made the 1M run several times slower)",
+    )
+    parser.add_argument(
+        "--dbt-threads",
+        type=int,
+        default=None,
+        help="dbt --threads for steps a and b (default: the profile's 2). At 100M, "
+        "1 keeps two spilling queries from sharing the memory limit and the disk",
     )
     parser.add_argument("--note", default="", help="a line for the results file")
     args = parser.parse_args(argv)

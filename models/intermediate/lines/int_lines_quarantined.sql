@@ -24,20 +24,53 @@
 }}
 with
 
-classified as (
+rejected as (
 
-    select * from {{ ref('int_lines_classified') }}
+    select
+        raw_row_id,
+        rejection_reason as reason_code,
+        refreshed_batch
+
+    from {{ ref('int_lines_checked') }}
+    where rejection_reason is not null
     {% if is_incremental() %}
-        where refreshed_batch > (
+        and refreshed_batch > (
             select coalesce(max(refreshed_batch), 0) from {{ this }}
         )
     {% endif %}
 
 ),
 
-returns_matched as (
+unmatched_cancellations as (
 
-    select * from {{ ref('int_returns_matched') }}
+    select
+        raw_row_id,
+        'unmatched_cancellation' as reason_code,
+        refreshed_batch
+
+    from {{ ref('int_returns_matched') }}
+    where not is_matched
+    {% if is_incremental() %}
+        and refreshed_batch > (
+            select coalesce(max(refreshed_batch), 0) from {{ this }}
+        )
+    {% endif %}
+
+),
+
+{# the verdicts first, then their raw text: the join's hash table holds the
+   quarantined rows only, not every landed row #}
+verdicts as (
+
+    select * from rejected
+    union all
+    select * from unmatched_cancellations
+
+),
+
+staged as (
+
+    select * from {{ ref('stg_input__lines') }}
 
 ),
 
@@ -45,40 +78,34 @@ quarantined as (
 
     select
         ---------- ids
-        classified.raw_row_id,
-        classified.customer_id,
+        staged.raw_row_id,
+        staged.customer_id,
 
         ---------- strings
-        coalesce(
-            classified.rejection_reason,
-            'unmatched_cancellation'
-        ) as reason_code,
-        classified.input_format,
-        classified.source_file,
-        classified.invoice_text,
-        classified.product_text,
-        classified.description,
-        classified.quantity_text,
-        classified.unit_price_text,
-        classified.line_amount_text,
-        classified.invoiced_at_text,
-        classified.customer_text,
-        classified.country,
-        classified.raw_line,
+        verdicts.reason_code,
+        staged.input_format,
+        staged.source_file,
+        staged.invoice_text,
+        staged.product_text,
+        staged.description,
+        staged.quantity_text,
+        staged.unit_price_text,
+        staged.line_amount_text,
+        staged.invoiced_at_text,
+        staged.customer_text,
+        staged.country,
+        staged.raw_line,
 
         ---------- numerics
-        classified.source_line_number,
-        classified.refreshed_batch,
+        staged.source_line_number,
+        verdicts.refreshed_batch,
 
         ---------- timestamps
-        classified.invoiced_at
+        staged.invoiced_at
 
-    from classified
-    left join returns_matched
-        on classified.raw_row_id = returns_matched.raw_row_id
-    where
-        classified.rejection_reason is not null
-        or not returns_matched.is_matched
+    from verdicts
+    inner join staged
+        on verdicts.raw_row_id = staged.raw_row_id
 
 )
 
