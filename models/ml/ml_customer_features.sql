@@ -210,45 +210,93 @@ tier_thresholds as (
 
 ),
 
+{# The four per-(cutoff, customer) parts meet in one group-by instead of
+   three hash joins: at 100M lines (14M history rows) the joins ran out of
+   memory under an 8 GB limit, while a group-by spills to disk. Each column
+   comes from one part, so max() picks its value; history decides who is in. #}
+combined as (
+
+    select
+        cutoff_id,
+        customer_id,
+        max(purchase_day_count) as purchase_day_count,
+        max(first_purchase_date) as first_purchase_date,
+        max(last_purchase_date) as last_purchase_date,
+        max(gross_amount) as gross_amount,
+        max(returned_amount) as returned_amount,
+        max(net_amount) as net_amount,
+        max(order_count) as order_count,
+        max(purchase_days_last_30) as purchase_days_last_30,
+        max(purchase_days_last_90) as purchase_days_last_90,
+        max(purchase_days_last_180) as purchase_days_last_180,
+        max(spend_last_90) as spend_last_90,
+        max(spend_previous_90) as spend_previous_90,
+        max(q4_purchase_days) as q4_purchase_days,
+        max(mean_gap_days) as mean_gap_days,
+        max(std_gap_days) as std_gap_days,
+        max(average_lines_per_order) as average_lines_per_order,
+        max(average_products_per_order) as average_products_per_order,
+        max(future_purchase_days) as future_purchase_days,
+        max(future_spend) as future_spend
+
+    from (
+        select
+            *,
+            true as is_history
+        from history
+        union all by name
+        select * from gaps
+        union all by name
+        select * from baskets
+        union all by name
+        select * from future
+    ) as parts
+    group by 1, 2
+    having bool_or(is_history)
+
+),
+
 features as (
 
     select
         ---------- ids
-        history.cutoff_id,
-        history.customer_id,
+        combined.cutoff_id,
+        combined.customer_id,
 
         ---------- numerics: features
-        cast(cutoffs.cutoff_date - 1 - history.last_purchase_date as integer)
+        cast(cutoffs.cutoff_date - 1 - combined.last_purchase_date as integer)
             as recency_days,
-        cast(cutoffs.cutoff_date - 1 - history.first_purchase_date as integer)
+        cast(cutoffs.cutoff_date - 1 - combined.first_purchase_date as integer)
             as tenure_days,
-        cast(history.purchase_day_count as integer) as frequency,
-        cast(history.order_count as integer) as order_count,
-        round(history.net_amount, 2) as monetary_total,
-        round(history.gross_amount / history.purchase_day_count, 2)
+        cast(combined.purchase_day_count as integer) as frequency,
+        cast(combined.order_count as integer) as order_count,
+        round(combined.net_amount, 2) as monetary_total,
+        round(combined.gross_amount / combined.purchase_day_count, 2)
             as average_purchase_value,
-        round(coalesce(history.returned_amount / nullif(history.gross_amount, 0), 0), 2)
-            as return_rate,
-        cast(history.purchase_days_last_30 as integer) as purchase_days_last_30,
-        cast(history.purchase_days_last_90 as integer) as purchase_days_last_90,
-        cast(history.purchase_days_last_180 as integer) as purchase_days_last_180,
-        round(history.spend_last_90, 2) as spend_last_90,
-        round(history.spend_last_90 - history.spend_previous_90, 2) as spend_trend_90,
-        round(coalesce(gaps.mean_gap_days, 0), 2) as mean_gap_days,
-        round(coalesce(gaps.std_gap_days, 0), 2) as std_gap_days,
+        round(
+            coalesce(combined.returned_amount / nullif(combined.gross_amount, 0), 0),
+            2
+        ) as return_rate,
+        cast(combined.purchase_days_last_30 as integer) as purchase_days_last_30,
+        cast(combined.purchase_days_last_90 as integer) as purchase_days_last_90,
+        cast(combined.purchase_days_last_180 as integer) as purchase_days_last_180,
+        round(combined.spend_last_90, 2) as spend_last_90,
+        round(combined.spend_last_90 - combined.spend_previous_90, 2) as spend_trend_90,
+        round(coalesce(combined.mean_gap_days, 0), 2) as mean_gap_days,
+        round(coalesce(combined.std_gap_days, 0), 2) as std_gap_days,
         round(
             coalesce(
-                (cutoffs.cutoff_date - 1 - history.last_purchase_date)
-                / nullif(gaps.mean_gap_days, 0),
+                (cutoffs.cutoff_date - 1 - combined.last_purchase_date)
+                / nullif(combined.mean_gap_days, 0),
                 0
             ),
             2
         ) as recency_to_gap_ratio,
-        round(coalesce(baskets.average_lines_per_order, 0), 2)
+        round(coalesce(combined.average_lines_per_order, 0), 2)
             as average_lines_per_order,
-        round(coalesce(baskets.average_products_per_order, 0), 2)
+        round(coalesce(combined.average_products_per_order, 0), 2)
             as average_products_per_order,
-        round(history.q4_purchase_days / history.purchase_day_count, 2)
+        round(combined.q4_purchase_days / combined.purchase_day_count, 2)
             as q4_purchase_share,
         cast(month(cutoffs.cutoff_date) as integer) as cutoff_month,
         cast(
@@ -262,23 +310,23 @@ features as (
         ---------- numerics: labels (null until matured)
         case
             when cutoffs.is_label_matured
-                then cast(coalesce(future.future_purchase_days, 0) as integer)
+                then cast(coalesce(combined.future_purchase_days, 0) as integer)
         end as future_purchase_days,
         case
             when cutoffs.is_label_matured
-                then round(coalesce(future.future_spend, 0), 2)
+                then round(coalesce(combined.future_spend, 0), 2)
         end as future_spend,
 
         ---------- strings: label
         case
             when cutoffs.is_label_matured
-                then {{ value_tier('future.future_spend') }}
+                then {{ value_tier('combined.future_spend') }}
         end as value_tier,
 
         ---------- booleans
         case
             when cutoffs.is_label_matured
-                then coalesce(future.future_purchase_days, 0) = 0
+                then coalesce(combined.future_purchase_days, 0) = 0
         end as is_churn,
         cutoffs.is_scoring,
         cutoffs.is_label_matured,
@@ -286,23 +334,11 @@ features as (
         ---------- dates
         cutoffs.cutoff_date
 
-    from history
+    from combined
     inner join cutoffs
-        on history.cutoff_id = cutoffs.cutoff_id
-    left join gaps
-        on
-            history.cutoff_id = gaps.cutoff_id
-            and history.customer_id = gaps.customer_id
-    left join baskets
-        on
-            history.cutoff_id = baskets.cutoff_id
-            and history.customer_id = baskets.customer_id
-    left join future
-        on
-            history.cutoff_id = future.cutoff_id
-            and history.customer_id = future.customer_id
+        on combined.cutoff_id = cutoffs.cutoff_id
     left join customer_countries
-        on history.customer_id = customer_countries.customer_id
+        on combined.customer_id = customer_countries.customer_id
     left join home_country
         on true
     left join tier_thresholds
