@@ -88,6 +88,7 @@ test: lint sqlfluff pytest-fast dbt-ci pytest-slow  ## every quality gate
 SIZES ?= 1M
 STEPS ?= c,p,e,d,b,a
 BENCH_MEMORY_LIMIT ?= 8GB
+BENCH_DBT_THREADS ?=  # empty: the profile's 2; 1 at 100M (see README)
 BENCH_NOTE ?=
 BENCH_STAMP := $(VENV)/.bench-stamp
 
@@ -101,7 +102,8 @@ bench-setup: $(BENCH_STAMP)  ## install the bench-only dependencies (PySpark, be
 
 bench: $(BENCH_STAMP)  ## benchmark suite, e.g. make bench SIZES="1M 10M" (results in bench/results/)
 	@$(BIN)/python bench/run_bench.py --sizes $(SIZES) --steps $(STEPS) \
-		--memory-limit $(BENCH_MEMORY_LIMIT) --note "$(BENCH_NOTE)"
+		--memory-limit $(BENCH_MEMORY_LIMIT) --note "$(BENCH_NOTE)" \
+		$(if $(strip $(BENCH_DBT_THREADS)),--dbt-threads $(strip $(BENCH_DBT_THREADS)))
 
 clean:  ## remove build outputs (keeps .venv)
 	rm -rf target logs warehouse/*.duckdb warehouse/*.wal warehouse/published data/sample
