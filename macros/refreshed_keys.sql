@@ -7,7 +7,12 @@
 {% macro refreshed_keys(upstream, key) -%}
     select refreshed.{{ key }}
     from {{ upstream }} as refreshed
-    where refreshed.refreshed_batch > (
-        select coalesce(max(refreshed_batch), 0) from {{ this }}
-    )
+    where refreshed.refreshed_batch > {{ last_refreshed_batch() }}
+{%- endmacro %}
+
+
+{% macro last_refreshed_batch() -%}
+    {#- The latest refreshed_batch this incremental model holds (0 when empty):
+        its rows above it upstream are the ones to recompute. -#}
+    (select coalesce(max(refreshed_batch), 0) from {{ this }})
 {%- endmacro %}

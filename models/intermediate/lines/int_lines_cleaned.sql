@@ -18,9 +18,7 @@ classified as (
     select * from {{ ref('int_lines_classified') }}
     where rejection_reason is null
     {% if is_incremental() %}
-        and refreshed_batch > (
-            select coalesce(max(refreshed_batch), 0) from {{ this }}
-        )
+        and refreshed_batch > {{ last_refreshed_batch() }}
     {% endif %}
 
 ),

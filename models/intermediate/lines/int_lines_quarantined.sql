@@ -34,9 +34,7 @@ rejected as (
     from {{ ref('int_lines_checked') }}
     where rejection_reason is not null
     {% if is_incremental() %}
-        and refreshed_batch > (
-            select coalesce(max(refreshed_batch), 0) from {{ this }}
-        )
+        and refreshed_batch > {{ last_refreshed_batch() }}
     {% endif %}
 
 ),
@@ -51,9 +49,7 @@ unmatched_cancellations as (
     from {{ ref('int_returns_matched') }}
     where not is_matched
     {% if is_incremental() %}
-        and refreshed_batch > (
-            select coalesce(max(refreshed_batch), 0) from {{ this }}
-        )
+        and refreshed_batch > {{ last_refreshed_batch() }}
     {% endif %}
 
 ),

@@ -25,9 +25,7 @@ all_lines as not materialized (
     refreshed as (
 
         select * from all_lines
-        where refreshed_batch > (
-            select coalesce(max(refreshed_batch), 0) from {{ this }}
-        )
+        where refreshed_batch > {{ last_refreshed_batch() }}
 
     ),
 

@@ -18,9 +18,7 @@ with
     refreshed_customers as (
 
         select customer_id from {{ ref('int_orders_aggregated') }}
-        where refreshed_batch > (
-            select coalesce(max(refreshed_batch), 0) from {{ this }}
-        )
+        where refreshed_batch > {{ last_refreshed_batch() }}
 
         union
 
@@ -30,17 +28,13 @@ with
         where invoice_id in (
             select refreshed_orders.invoice_id
             from {{ ref('int_orders_aggregated') }} as refreshed_orders
-            where refreshed_orders.refreshed_batch > (
-                select coalesce(max(refreshed_batch), 0) from {{ this }}
-            )
+            where refreshed_orders.refreshed_batch > {{ last_refreshed_batch() }}
         )
 
         union
 
         select customer_id from {{ ref('int_customer_days_aggregated') }}
-        where refreshed_batch > (
-            select coalesce(max(refreshed_batch), 0) from {{ this }}
-        )
+        where refreshed_batch > {{ last_refreshed_batch() }}
 
     ),
 

@@ -13,9 +13,7 @@ orders as (
 
     select * from {{ ref('int_orders_aggregated') }}
     {% if is_incremental() %}
-        where refreshed_batch > (
-            select coalesce(max(refreshed_batch), 0) from {{ this }}
-        )
+        where refreshed_batch > {{ last_refreshed_batch() }}
     {% endif %}
 
 ),
