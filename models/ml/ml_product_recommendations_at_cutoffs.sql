@@ -7,13 +7,27 @@
     var('recommendation_basis_products') most recently bought products (recent
     interest, and a bounded cost: a long-time customer's whole history times 20
     neighbours each was most of this model's time at 10M lines).
+
+    Built one bucket of customers at a time (var('recommendation_customer_buckets')
+    statements, macros/bucketed_table.sql): every CTE but the top sellers is
+    per customer, and at 100M lines the whole customer set's (customer,
+    product) pairs did not fit an 8 GB memory limit, nor its spill files 38 GB
+    of disk.
 -#}
+{{ config(
+    materialized='bucketed_table',
+    buckets=var('recommendation_customer_buckets'),
+) }}
+
 with
 
 lines as (
 
     select * from {{ ref('int_lines_cleaned') }}
-    where line_type = 'sale' and product_id is not null
+    where
+        line_type = 'sale'
+        and product_id is not null
+        and {{ bucket_filter('customer_id') }}
 
 ),
 
@@ -73,26 +87,10 @@ item_scores as (
 
 ),
 
-popularity as (
-
-    select
-        cutoff_id,
-        product_id,
-        count(*) as customer_count
-
-    from bought
-    group by 1, 2
-
-),
-
 top_products as (
 
-    select *
-    from popularity
-    qualify
-        row_number() over (
-            partition by cutoff_id order by customer_count desc, product_id asc
-        ) <= 3 * {{ var('recommendation_k') }}
+    select * from {{ ref('ml_product_popularity') }}
+    where popularity_rank <= 3 * {{ var('recommendation_k') }}
 
 ),
 

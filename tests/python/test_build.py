@@ -444,3 +444,31 @@ def test_the_silver_views_resolve_in_a_copy_under_another_name(
         == query(copy, "select count(*) from staging.stg_input__lines")[0][0]
     )
     assert views[0] >= clean > 0
+
+
+def test_bucketed_recommendations_equal_one_statement(dbt_runner):
+    """ml_product_recommendations_at_cutoffs is built one bucket of customers
+    per statement (macros/bucketed_table.sql). Any bucket count must give the
+    table one statement gives, and a bad count stops with one clear line."""
+    model = "ml_product_recommendations_at_cutoffs"
+    built = dbt_runner(
+        ["build", "--select", f"+{model}", "--exclude-resource-type", "test"]
+    )
+    assert built.returncode == 0, built.stdout[-3000:]
+    table = f"select * from ml.{model}"
+
+    def rows():
+        return sorted(query(dbt_runner.db_path, table))
+
+    eight = rows()
+    customers = {row[1] for row in eight}
+    assert len(customers) > 100 and len(eight) > 1000
+    for buckets in (1, 3):
+        again = dbt_runner(
+            ["run", "--select", model], recommendation_customer_buckets=buckets
+        )
+        assert again.returncode == 0, again.stdout[-3000:]
+        assert rows() == eight, f"{buckets} bucket(s) differ from 8"
+    bad = dbt_runner(["run", "--select", model], recommendation_customer_buckets=0)
+    assert bad.returncode != 0
+    assert "buckets must be a whole number of at least 1, got 0" in bad.stdout
