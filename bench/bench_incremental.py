@@ -53,6 +53,12 @@ def dbt(args: list[str], work: Path, landing: Path, label: str) -> float:
     elapsed = time.perf_counter() - started
     log = work / (label.split(" (")[0].replace(" ", "_") + ".log")
     log.write_text(result.stdout + result.stderr)
+    # keep this build's per-node timings: bench/profile_build.py --target <folder>
+    kept = log.with_suffix(".target")
+    kept.mkdir(exist_ok=True)
+    for name in ("run_results.json", "manifest.json"):
+        if (work / "target" / name).exists():
+            shutil.copy(work / "target" / name, kept / name)
     if result.returncode != 0:
         sys.exit(f"{label} failed, see {log}")
     print(f"  {label}: {elapsed:.1f} s", flush=True)

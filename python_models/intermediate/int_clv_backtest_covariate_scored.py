@@ -1,7 +1,7 @@
 """BG/NBD with customer covariates + Gamma-Gamma at the backtest cutoff
 (clv_warehouse.covariate_bgnbd)."""
 
-from clv_warehouse import covariate_bgnbd
+from clv_warehouse import covariate_bgnbd, fingerprints
 
 
 def model(dbt, session):
@@ -11,4 +11,7 @@ def model(dbt, session):
         dbt.ref("int_customer_days_aggregated").df(),
         backtest_cutoff=cutoffs.loc["backtest", "cutoff_date"],
         holdout_days=float(cutoffs.loc["backtest", "holdout_days"]),
+        previous=fingerprints.previous_rows(
+            session, f"{dbt.this.schema}.{dbt.this.identifier}"
+        ),
     )

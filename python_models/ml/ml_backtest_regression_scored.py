@@ -1,7 +1,7 @@
 """Horizon-matched ML regression and its BG/NBD blend at the backtest cutoff
 (clv_warehouse.backtest_regression)."""
 
-from clv_warehouse import backtest_regression, registry
+from clv_warehouse import backtest_regression, fingerprints
 
 
 def model(dbt, session):
@@ -12,7 +12,7 @@ def model(dbt, session):
         backtest_cutoff=cutoffs.loc["backtest", "cutoff_date"],
         holdout_days=float(cutoffs.loc["backtest", "holdout_days"]),
         seed=int(dbt.config.get("seed")),
-        previous=registry.previous_rows(
+        previous=fingerprints.previous_rows(
             session, f"{dbt.this.schema}.{dbt.this.identifier}"
         ),
     )

@@ -1,6 +1,6 @@
 """The ML classifiers as a backtest method (clv_warehouse.backtest_ml)."""
 
-from clv_warehouse import backtest_ml, registry
+from clv_warehouse import backtest_ml, fingerprints
 
 
 def model(dbt, session):
@@ -12,7 +12,7 @@ def model(dbt, session):
         churn_task=dbt.config.get("churn_task"),
         value_task=dbt.config.get("value_task"),
         seed=int(dbt.config.get("seed")),
-        previous=registry.previous_rows(
+        previous=fingerprints.previous_rows(
             session, f"{dbt.this.schema}.{dbt.this.identifier}"
         ),
     )

@@ -17,7 +17,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from clv_warehouse import ml, registry
+from clv_warehouse import fingerprints, ml, registry
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def score_at_backtest(
             ]
         ).encode()
     ).hexdigest()
-    reused = ml.reuse_if_unchanged(previous, fingerprint, SCORE_COLUMNS)
+    reused = fingerprints.reuse_if_unchanged(previous, fingerprint, SCORE_COLUMNS)
     if reused is not None:
         log.info("ML backtest unchanged since the last build: not retrained")
         return reused

@@ -36,7 +36,7 @@ from sklearn.ensemble import (
 from sklearn.metrics import roc_auc_score
 from threadpoolctl import threadpool_limits
 
-from clv_warehouse import ml, probabilistic
+from clv_warehouse import fingerprints, probabilistic
 
 log = logging.getLogger(__name__)
 
@@ -411,7 +411,7 @@ def score_at_backtest(
     days = purchase_days(activity)
     cutoff = pd.Timestamp(backtest_cutoff)
     key = fingerprint(days, cutoff, float(holdout_days), seed, settings)
-    reused = ml.reuse_if_unchanged(previous, key, SCORE_COLUMNS)
+    reused = fingerprints.reuse_if_unchanged(previous, key, SCORE_COLUMNS)
     if reused is not None:
         log.info("ML regression backtest unchanged since the last build")
         return reused

@@ -8,11 +8,15 @@ stored parameters compare directly with the published CDNOW estimates.
 
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 
-from clv_warehouse import probabilistic
+from clv_warehouse import fingerprints, probabilistic
 
 TIME_UNIT_DAYS = 7.0
+
+log = logging.getLogger(__name__)
 
 PARAMETER_COLUMNS = [
     "cutoff_id",
@@ -23,6 +27,7 @@ PARAMETER_COLUMNS = [
     "customer_count",
     "is_converged",
     "time_unit_days",
+    "input_fingerprint",
 ]
 
 SCORE_COLUMNS = [
@@ -54,8 +59,12 @@ def _btyd_frame(summaries: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def fit_at_cutoffs(summaries: pd.DataFrame) -> pd.DataFrame:
-    """Fit BG/NBD and Gamma-Gamma once per cutoff; one row per parameter."""
+def fit_at_cutoffs(
+    summaries: pd.DataFrame, previous: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Fit BG/NBD and Gamma-Gamma once per cutoff; one row per parameter. A
+    cutoff whose fit input is the same as in ``previous`` (last build's rows)
+    keeps last build's parameters instead of being fitted again."""
     rows = []
     # The fit sums over rows: a fixed row order makes it bit-for-bit repeatable
     # whatever order the table's rows are stored in (incremental builds
@@ -63,6 +72,16 @@ def fit_at_cutoffs(summaries: pd.DataFrame) -> pd.DataFrame:
     summaries = summaries.sort_values(["cutoff_id", "customer_id"], kind="stable")
     for cutoff_id, group in summaries.groupby("cutoff_id", sort=True):
         frame = _btyd_frame(group)
+        fingerprint = fingerprints.columns_digest(frame, {"customer_id"})
+        kept = fingerprints.reuse_if_unchanged(
+            None if previous is None else previous[previous["cutoff_id"] == cutoff_id],
+            fingerprint,
+            PARAMETER_COLUMNS,
+        )
+        if kept is not None:
+            log.info("CLV fit at cutoff %s: input unchanged, not refitted", cutoff_id)
+            rows.extend(kept.to_dict("records"))
+            continue
         bgnbd = probabilistic.fit_bgnbd(
             frame["frequency"], frame["recency"], frame["T"]
         )
@@ -84,6 +103,7 @@ def fit_at_cutoffs(summaries: pd.DataFrame) -> pd.DataFrame:
                         "customer_count": int(params.n_customers),
                         "is_converged": bool(params.converged),
                         "time_unit_days": TIME_UNIT_DAYS,
+                        "input_fingerprint": fingerprint,
                     }
                 )
     return pd.DataFrame(rows, columns=PARAMETER_COLUMNS)

@@ -27,6 +27,7 @@ did, on all three (README, Backtest). ``churn_score`` is therefore
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 
@@ -34,10 +35,12 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
-from clv_warehouse import probabilistic
+from clv_warehouse import fingerprints, probabilistic
 from clv_warehouse.probabilistic import _one_minus_hyp_term
 
 WEEK = 7.0
+log = logging.getLogger(__name__)
+
 COVARIATES = ("log_mean_order_value", "log_first_units")
 SCORE_COLUMNS = [
     "customer_id",
@@ -47,6 +50,7 @@ SCORE_COLUMNS = [
     "expected_order_value",
     "expected_spend",
     "churn_score",
+    "input_fingerprint",
 ]
 _LOG_BOUND = math.log(1e6)
 _COEF_BOUND = 5.0
@@ -255,7 +259,7 @@ def customer_summary(activity: pd.DataFrame, cutoff) -> pd.DataFrame:
 
 def empty_scores() -> pd.DataFrame:
     frame = pd.DataFrame({c: pd.Series(dtype=float) for c in SCORE_COLUMNS})
-    return frame.astype({"customer_id": str})
+    return frame.astype({"customer_id": str, "input_fingerprint": str})
 
 
 #: The likelihood is fitted on at most this many customers (a seeded sample;
@@ -272,12 +276,26 @@ def score_at_backtest(
     holdout_days: float,
     max_fit_customers: int = MAX_FIT_CUSTOMERS,
     seed: int = 42,
+    previous: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every customer who bought before ``backtest_cutoff``, scored over the
-    holdout from purchases before the cutoff only."""
+    holdout from purchases before the cutoff only. When ``previous`` (last
+    build's rows) came from the same input, it is returned instead of fitting
+    again."""
     summary = customer_summary(activity, backtest_cutoff)
     if summary.empty:
         return empty_scores()
+    sample = f"{max_fit_customers}|{seed}" if len(summary) > max_fit_customers else ""
+    settings = (
+        f"{pd.Timestamp(backtest_cutoff).date()}|{float(holdout_days)!r}|{sample}"
+    )
+    fingerprint = fingerprints.columns_digest(
+        summary.assign(settings=settings), {"customer_id", "settings"}
+    )
+    kept = fingerprints.reuse_if_unchanged(previous, fingerprint, SCORE_COLUMNS)
+    if kept is not None:
+        log.info("covariate BG/NBD: input unchanged since the last build, not refitted")
+        return kept
     covariates = summary[list(COVARIATES)].to_numpy(dtype=float)
     fitted = np.arange(len(summary))  # summary rows are sorted by customer_id
     if len(summary) > max_fit_customers:
@@ -315,5 +333,6 @@ def score_at_backtest(
             "expected_order_value": order_value,
             "expected_spend": expected * order_value,
             "churn_score": np.exp(-expected),
+            "input_fingerprint": fingerprint,
         }
     )[SCORE_COLUMNS]

@@ -42,7 +42,6 @@ Decisions (documented here because the registry and the tests rely on them):
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -61,6 +60,8 @@ from sklearn.metrics import (
 )
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+
+from clv_warehouse import fingerprints
 
 PROBLEM_TYPES = ("binary", "multiclass")
 CANDIDATES = ("logistic_regression", "gradient_boosting")
@@ -279,23 +280,6 @@ def _cutoffs(frame: pd.DataFrame) -> pd.Series:
     return pd.to_datetime(frame["cutoff_date"]).dt.normalize()
 
 
-def reuse_if_unchanged(
-    previous: pd.DataFrame | None, fingerprint: str, columns: list[str]
-) -> pd.DataFrame | None:
-    """A Python model's output from the last build, cut to ``columns``, when
-    all its rows were computed from inputs with this ``fingerprint`` (column
-    ``input_fingerprint``); None when it must be recomputed (first build, no
-    rows, an older layout without the column, or changed inputs)."""
-    if (
-        previous is None
-        or not len(previous)
-        or "input_fingerprint" not in previous.columns
-        or not (previous["input_fingerprint"] == fingerprint).all()
-    ):
-        return None
-    return previous[columns].reset_index(drop=True)
-
-
 def data_fingerprint(frame: pd.DataFrame, spec: TaskSpec) -> str:
     """sha256 of a canonical form: customer_id, cutoff_date, prepared features
     and target; columns by name, rows by (customer_id, cutoff_date); each column
@@ -307,17 +291,9 @@ def data_fingerprint(frame: pd.DataFrame, spec: TaskSpec) -> str:
     canon["cutoff_date"] = _cutoffs(frame).dt.strftime("%Y-%m-%d").to_numpy()
     canon[spec.target] = frame[spec.target].astype(str).str.lower().to_numpy()
     canon = canon.sort_values(["customer_id", "cutoff_date"], kind="mergesort")
-    digest = hashlib.sha256()
-    text_columns = {"customer_id", "cutoff_date", spec.target}
-    for name in sorted(canon.columns):
-        digest.update(f"\x1e{name}\x1d".encode())
-        values = canon[name].to_numpy()
-        if name in text_columns:
-            text = ["" if pd.isna(v) else str(v) for v in values.tolist()]
-            digest.update("\x1f".join(text).encode("utf-8"))
-        else:
-            digest.update(np.ascontiguousarray(values, dtype="<f8").tobytes())
-    return digest.hexdigest()
+    return fingerprints.columns_digest(
+        canon, {"customer_id", "cutoff_date", spec.target}
+    )
 
 
 # --------------------------------------------------------------------------- metrics

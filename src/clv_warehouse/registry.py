@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from clv_warehouse import ml, sql_export, tracking
+from clv_warehouse import fingerprints, ml, sql_export, tracking
 from clv_warehouse.errors import first_line
 
 log = logging.getLogger(__name__)
@@ -301,20 +301,6 @@ def _log_realized(champion: pd.Series, triggers: dict, spec: ml.TaskSpec) -> Non
         )
 
 
-def previous_rows(con, relation: str) -> pd.DataFrame | None:
-    """The rows a model stored in ``relation`` last build (None on the first):
-    how a table-materialized Python model keeps state from build to build."""
-    schema, _, name = relation.rpartition(".")
-    exists = con.execute(
-        "select count(*) from information_schema.tables "
-        "where table_schema = ? and table_name = ?",
-        [schema or "main", name],
-    ).fetchall()[0][0]
-    if not exists:
-        return None
-    return con.execute(f"select * from {relation}").df()
-
-
 def _task_triggers(triggers: pd.DataFrame | None, task: str) -> dict | None:
     if triggers is None:
         return None
@@ -348,7 +334,7 @@ def build_model_versions(
         session,
         features,
         task,
-        previous=previous_rows(session, this),
+        previous=fingerprints.previous_rows(session, this),
         seed=int(seed),
         force=str(force_retrain).lower() == "true",
         triggers=_task_triggers(triggers, task["name"]),

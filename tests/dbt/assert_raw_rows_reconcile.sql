@@ -1,25 +1,58 @@
 -- Every landed raw row ends in exactly one place: silver lines or quarantine,
 -- and nothing else is there. Fails with each raw row placed zero or 2+ times,
 -- and with each placed row that is not a landed raw row.
+-- With var('data_test_scope') = 'refreshed' (the default) it checks the rows
+-- the latest build landed or wrote, against the whole of each table: a row
+-- can only move or repeat when a build writes it, and a build stamps what it
+-- writes with its batch. The rows int_lines_checked re-checked are in the
+-- set: every row of each customer a build touched, so a row that a rewrite
+-- of its customer loses is found too. 'all' checks every row.
+{% set scoped = var('data_test_scope') != 'all' %}
 with
+
+{% if scoped %}
+    checked_ids as (
+
+        select raw_row_id from {{ ref('stg_input__landed_lines') }}
+        where {{ latest_batch_rows(ref('stg_input__landed_lines'), 'landed_batch') }}
+        union
+        select raw_row_id from {{ ref('int_lines_checked') }}
+        where {{ latest_batch_rows(ref('int_lines_checked')) }}
+        union
+        select raw_row_id from {{ ref('int_lines_cleaned') }}
+        where {{ latest_batch_rows(ref('int_lines_cleaned')) }}
+        union
+        select raw_row_id from {{ ref('int_lines_quarantined') }}
+        where {{ latest_batch_rows(ref('int_lines_quarantined')) }}
+
+    ),
+{% endif %}
 
 landed as (
 
     select raw_row_id from {{ ref('stg_input__landed_lines') }}
+    {% if scoped %}
+        where raw_row_id in (select checked_ids.raw_row_id from checked_ids)
+    {% endif %}
 
 ),
 
 placed as (
 
-    select
-        raw_row_id,
-        'silver' as destination
-    from {{ ref('int_lines_cleaned') }}
-    union all
-    select
-        raw_row_id,
-        'quarantine' as destination
-    from {{ ref('int_lines_quarantined') }}
+    select * from (
+        select
+            raw_row_id,
+            'silver' as destination
+        from {{ ref('int_lines_cleaned') }}
+        union all
+        select
+            raw_row_id,
+            'quarantine' as destination
+        from {{ ref('int_lines_quarantined') }}
+    )
+    {% if scoped %}
+        where raw_row_id in (select checked_ids.raw_row_id from checked_ids)
+    {% endif %}
 
 ),
 

@@ -77,3 +77,24 @@ def test_fit_does_not_depend_on_row_order(summaries):
         clv_models.fit_at_cutoffs(shuffled),
         check_exact=True,
     )
+
+
+def test_a_cutoff_with_unchanged_input_keeps_last_builds_parameters(summaries):
+    first = clv_models.fit_at_cutoffs(summaries)
+    previous = first.assign(parameter_value=-1.0)  # marked, so a reuse shows
+    changed = summaries.copy()
+    scoring = changed["cutoff_id"] == "scoring"
+    changed.loc[scoring.idxmax(), "frequency"] += 1  # one scoring customer
+    again = clv_models.fit_at_cutoffs(changed, previous=previous)
+    reused = again["cutoff_id"] == "backtest"
+    assert (again.loc[reused, "parameter_value"] == -1.0).all()
+    assert (again.loc[~reused, "parameter_value"] > 0).all()
+    assert (
+        again.loc[~reused, "input_fingerprint"]
+        != first.loc[first["cutoff_id"] == "scoring", "input_fingerprint"].to_numpy()
+    ).all()
+    # the same rows in another order are the same input
+    shuffled = summaries.sample(frac=1.0, random_state=3)
+    assert (
+        clv_models.fit_at_cutoffs(shuffled, previous=previous)["parameter_value"] == -1
+    ).all()

@@ -187,3 +187,24 @@ def test_the_fit_uses_a_seeded_sample_of_customers_beyond_the_cap():
     )
     unchanged = cb.score_at_backtest(frame, **options, max_fit_customers=400)
     pd.testing.assert_frame_equal(unchanged, full)
+
+
+def test_an_unchanged_input_returns_last_builds_rows_without_fitting():
+    frame = activity_frame()
+    options = {"backtest_cutoff": "2020-07-01", "holdout_days": 91}
+    first = cb.score_at_backtest(frame, **options)
+    # last build's rows, marked so that a reuse shows
+    previous = first.assign(expected_purchases=-1.0)
+    later = frame[frame["activity_date"] < pd.Timestamp("2020-07-01")]
+    reused = cb.score_at_backtest(later, **options, previous=previous)
+    assert (reused["expected_purchases"] == -1.0).all()
+    # another cutoff, another holdout or other purchases: fitted again
+    for changed in (
+        {"backtest_cutoff": "2020-06-01", "holdout_days": 91},
+        {"backtest_cutoff": "2020-07-01", "holdout_days": 90},
+    ):
+        again = cb.score_at_backtest(frame, **changed, previous=previous)
+        assert (again["expected_purchases"] >= 0).all()
+    fewer = frame.iloc[1:]
+    refit = cb.score_at_backtest(fewer, **options, previous=previous)
+    assert (refit["expected_purchases"] >= 0).all()

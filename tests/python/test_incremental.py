@@ -193,6 +193,44 @@ def test_incremental_batches_equal_a_full_refresh(batch_files, tmp_path):
     assert "its content changed after it was landed in batch 1" in result.stdout
     assert "Traceback" not in result.stdout
 
+    assert_scoped_tests_find_what_a_build_breaks(incremental, glob, tmp_path)
+
+
+def assert_scoped_tests_find_what_a_build_breaks(incremental, glob, tmp_path):
+    """The big-table key tests and the reconciliation check the rows the latest
+    build wrote (var data_test_scope: refreshed, the default), and every row
+    with data_test_scope: all. A row that a rewrite of its customer lost or
+    repeated is found either way."""
+
+    def tests_on_a_copy(change: str, **vars_) -> str:
+        copy = tmp_path / "corrupt" / "warehouse.duckdb"
+        shutil.rmtree(copy.parent, ignore_errors=True)
+        copy.parent.mkdir()
+        shutil.copy(incremental, copy)
+        con = duckdb.connect(str(copy))
+        assert con.execute(change).fetchall()[0][0] == 1  # one row changed
+        con.close()
+        result = run_dbt(
+            ["test", "--select", "int_lines_cleaned"], copy, input_path=glob, **vars_
+        )
+        return result.stdout
+
+    rewritten = """
+        select raw_row_id from silver.int_lines_cleaned
+        where refreshed_batch = 2 order by raw_row_id limit 1"""
+    lose = f"delete from silver.int_lines_cleaned where raw_row_id = ({rewritten})"
+    for scope in ("refreshed", "all"):
+        lost = tests_on_a_copy(lose, data_test_scope=scope)
+        assert "FAIL 1 assert_raw_rows_reconcile" in lost, lost[-3000:]
+    repeated = tests_on_a_copy(
+        "insert into silver.int_lines_cleaned select * from silver.int_lines_cleaned "
+        f"where raw_row_id = ({rewritten})"
+    )
+    assert "FAIL 1 unique_refreshed_int_lines_cleaned_raw_row_id" in repeated
+    assert "FAIL 2 assert_raw_rows_reconcile" in repeated  # placed twice
+    bad_scope = tests_on_a_copy(lose, data_test_scope="some")
+    assert "data_test_scope must be 'refreshed' or 'all', got 'some'" in bad_scope
+
 
 def test_predictions_rescore_only_changed_customers(source, tmp_path):
     """With ML: after a new batch (the last days) at a fixed scoring cutoff, only

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clv_warehouse import ml
+from clv_warehouse import fingerprints, ml
 
 FEATURES = ("recency_days", "frequency", "monetary", "tenure_days")
 TIERS = ("none", "low", "medium", "high")
@@ -274,13 +274,16 @@ def test_reuse_if_unchanged_only_when_every_row_has_the_fingerprint():
     previous = pd.DataFrame(
         {"customer_id": ["a", "b"], "score": [0.1, 0.2], "input_fingerprint": "f1"}
     )
-    reused = ml.reuse_if_unchanged(previous, "f1", ["customer_id", "score"])
+    reused = fingerprints.reuse_if_unchanged(previous, "f1", ["customer_id", "score"])
     assert list(reused.columns) == ["customer_id", "score"]
     assert reused["score"].tolist() == [0.1, 0.2]
-    assert ml.reuse_if_unchanged(previous, "f2", ["customer_id"]) is None
+    assert fingerprints.reuse_if_unchanged(previous, "f2", ["customer_id"]) is None
     mixed = previous.assign(input_fingerprint=["f1", "f0"])
-    assert ml.reuse_if_unchanged(mixed, "f1", ["customer_id"]) is None
-    assert ml.reuse_if_unchanged(None, "f1", ["customer_id"]) is None
-    assert ml.reuse_if_unchanged(previous.iloc[0:0], "f1", ["customer_id"]) is None
+    assert fingerprints.reuse_if_unchanged(mixed, "f1", ["customer_id"]) is None
+    assert fingerprints.reuse_if_unchanged(None, "f1", ["customer_id"]) is None
+    assert (
+        fingerprints.reuse_if_unchanged(previous.iloc[0:0], "f1", ["customer_id"])
+        is None
+    )
     older_layout = previous.drop(columns="input_fingerprint")
-    assert ml.reuse_if_unchanged(older_layout, "f1", ["customer_id"]) is None
+    assert fingerprints.reuse_if_unchanged(older_layout, "f1", ["customer_id"]) is None

@@ -2,7 +2,9 @@
     The cutoffs every customer summary is computed at. scoring: var('as_of_date')
     (default: the day after the last activity). backtest: data before
     var('backtest_cutoff') predicts the holdout [backtest_cutoff,
-    backtest_holdout_end]. A cutoff date is exclusive: "as of the start of that day".
+    backtest_holdout_end]; by default the holdout is the var('backtest_holdout_days')
+    days up to the end of the last whole month before the scoring cutoff. A
+    cutoff date is exclusive: "as of the start of that day".
 -#}
 with
 
@@ -34,7 +36,10 @@ backtest_bounds as (
         {% if var('backtest_holdout_end') %}
             cast('{{ var("backtest_holdout_end") }}' as date)
         {% else %}
-            cast(as_of_date - 1 as date)
+            {# the last whole month before as_of_date: the default backtest
+               moves once a month, not with every day of new data, so daily
+               builds reuse its fits #}
+            cast(cast({{ dbt.date_trunc('month', 'as_of_date') }} as date) - 1 as date)
         {% endif %} as holdout_end_date
 
     from bounds
