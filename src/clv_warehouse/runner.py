@@ -287,6 +287,43 @@ def _landed_batch(con) -> int:
     return int(value or 0)
 
 
+def _last_run_succeeded(con) -> bool:
+    """The latest recorded run ended in success (True when none is recorded:
+    a first build writes, and so tests, every row)."""
+    found = con.execute(
+        "select table_schema from information_schema.tables "
+        "where table_name = 'pipeline_runs'"
+    ).fetchall()
+    if not found:
+        return True
+    last = con.execute(
+        f'select status from "{found[0][0]}".pipeline_runs '
+        "order by started_at desc limit 1"
+    ).fetchall()
+    return not last or last[0][0] == "success"
+
+
+def with_var(dbt_args: list[str], name: str, value) -> list[str]:
+    """``dbt_args`` with ``name: value`` added to its --vars (either spelling;
+    a var the caller already set is left as it is)."""
+    import yaml
+
+    args = list(dbt_args)
+    for at, arg in enumerate(args):
+        if arg.startswith("--vars=") or (arg == "--vars" and at + 1 < len(args)):
+            text = arg.split("=", 1)[1] if arg != "--vars" else args[at + 1]
+            given = yaml.safe_load(text) or {}
+            if not isinstance(given, dict):
+                raise ValueError(f"--vars must be a YAML mapping, got {text!r}")
+            merged = json.dumps({name: value, **given})
+            if arg == "--vars":
+                args[at + 1] = merged
+            else:
+                args[at] = f"--vars={merged}"
+            return args
+    return [*args, "--vars", json.dumps({name: value})]
+
+
 def _run_rows(con, results: list[dict], batch_before: int) -> tuple:
     """Raw rows this run landed (files of batches after ``batch_before``) and how
     many of them silver quarantined; (None, None) when this run landed nothing
@@ -589,8 +626,19 @@ def _locked_run(
             versions_before = _model_versions(con)
             if "--full-refresh" not in dbt_args:
                 batch_before = _landed_batch(con)
+            # data tests check the rows the latest build wrote; after a run
+            # that failed or was killed, rows it wrote went unchecked
+            recheck = pending or not _last_run_succeeded(con)
         finally:
             con.close()
+        if recheck:
+            print(
+                "the last run did not succeed: data tests check every row "
+                "(data_test_scope: all)",
+                file=out,
+                flush=True,
+            )
+            dbt_args = with_var(dbt_args, "data_test_scope", "all")
     _write_state(lock_fd, {"runs": [*pending, _entry(row, "running")]})
 
     run_results_path = _target_path(dbt_args) / "run_results.json"

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import datetime
 
 import duckdb
 import pytest
+import yaml
 from conftest import PROJECT, pipeline_command, project_env
 
 from clv_warehouse import runner
@@ -278,3 +280,45 @@ def test_dbt_options_are_read_in_both_spellings(monkeypatch):
     assert runner._dbt_target(["--select", "x"]) == "dev"
     assert runner._target_path(["--target-path=out"]) == Path("out")
     assert runner._target_path([]) == Path("target")
+
+
+def test_a_run_after_one_that_did_not_succeed_tests_every_row(tmp_path):
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    try:
+        assert runner._last_run_succeeded(con)  # nothing recorded yet
+        for run_id, status, day in (("r1", "success", 1), ("r2", "failed", 2)):
+            runner.record(
+                con,
+                {
+                    "run_id": run_id,
+                    "status": status,
+                    "started_at": datetime(2026, 1, day),
+                },
+            )
+            assert runner._last_run_succeeded(con) == (status == "success")
+    finally:
+        con.close()
+    scope = {"data_test_scope": "all"}
+    assert runner.with_var(["-s", "x"], "data_test_scope", "all") == [
+        "-s",
+        "x",
+        "--vars",
+        '{"data_test_scope": "all"}',
+    ]
+    merged = runner.with_var(
+        ["--vars", "{input_path: a.csv}", "-s", "x"], "data_test_scope", "all"
+    )
+    assert merged[2:] == ["-s", "x"]
+    assert yaml.safe_load(merged[1]) == {**scope, "input_path": "a.csv"}
+    equals = runner.with_var(["--vars={input_path: a.csv}"], "data_test_scope", "all")
+    assert yaml.safe_load(equals[0].split("=", 1)[1]) == {
+        **scope,
+        "input_path": "a.csv",
+    }
+    # a scope the caller chose stays
+    kept = runner.with_var(
+        ["--vars", "{data_test_scope: refreshed}"], "data_test_scope", "all"
+    )
+    assert yaml.safe_load(kept[1]) == {"data_test_scope": "refreshed"}
+    with pytest.raises(ValueError, match="YAML mapping"):
+        runner.with_var(["--vars", "[1]"], "data_test_scope", "all")
