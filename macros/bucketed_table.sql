@@ -10,6 +10,11 @@
     that keeps together every row one output row depends on (for example the
     customer). The first bucket creates the table, the others insert into it,
     and the table replaces the old one at the end, as dbt's table does.
+
+    With config unique_key, and when the table exists and this is no full
+    refresh, bucketed_incremental() is true in the model, which then selects
+    only the keys to replace; their old rows are deleted and the new ones
+    inserted (dbt's delete+insert).
 -#}
 {% macro bucket_filter(column) -%}
     hash({{ column }}) % __clv_bucket_count__ = __clv_bucket__
@@ -55,10 +60,24 @@
         {%- endcall -%}
     {%- endfor -%}
 
-    {%- if existing_relation is not none -%}
-        {{ adapter.rename_relation(existing_relation, backup_relation) }}
+    {%- set unique_key = config.get('unique_key') -%}
+    {%- if unique_key is not none and existing_relation is not none
+            and existing_relation.type == 'table' and not should_full_refresh() -%}
+        {%- call statement('replace_keys') -%}
+            delete from {{ target_relation }}
+            where {{ unique_key }} in (
+                select {{ unique_key }} from {{ intermediate_relation }}
+            );
+            insert into {{ target_relation }} by name
+            select * from {{ intermediate_relation }};
+            drop table {{ intermediate_relation }}
+        {%- endcall -%}
+    {%- else -%}
+        {%- if existing_relation is not none -%}
+            {{ adapter.rename_relation(existing_relation, backup_relation) }}
+        {%- endif -%}
+        {{ adapter.rename_relation(intermediate_relation, target_relation) }}
     {%- endif -%}
-    {{ adapter.rename_relation(intermediate_relation, target_relation) }}
 
     {{ run_hooks(post_hooks, inside_transaction=True) }}
     {% do persist_docs(target_relation, model) %}
@@ -69,3 +88,33 @@
     {{ return({'relations': [target_relation]}) }}
 
 {% endmaterialization %}
+
+
+{% macro bucketed_incremental() -%}
+    {#- is_incremental() for a bucketed_table with a unique_key: the table
+        exists and this is no full refresh, so the model may compute only the
+        keys it must replace (dbt's is_incremental() is true for the
+        incremental materialization alone). -#}
+    {%- if not execute or config.get('unique_key') is none -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) -%}
+    {{ return(existing is not none and existing.type == 'table' and not should_full_refresh()) }}
+{%- endmacro %}
+
+
+{% macro stale_cutoffs(cutoff_inputs) -%}
+    {#- The cutoffs of ``cutoff_inputs`` (cutoff_id, input_fingerprint) that
+        this model must recompute: all on a first or full build, else those
+        whose fingerprint is not the one stored beside this model's rows. -#}
+    select cutoff_inputs.cutoff_id, cutoff_inputs.input_fingerprint
+    from {{ cutoff_inputs }} as cutoff_inputs
+    {% if is_incremental() or bucketed_incremental() %}
+        where not exists (
+            select 1 from {{ this }} as built
+            where
+                built.cutoff_id = cutoff_inputs.cutoff_id
+                and built.input_fingerprint = cutoff_inputs.input_fingerprint
+        )
+    {% endif %}
+{%- endmacro %}

@@ -3,8 +3,16 @@
     product's rank by buyers: the top_sellers baseline of
     ml_product_recommendations_at_cutoffs. A table of its own because the
     recommendations are built one bucket of customers at a time, and a
-    product's buyers span every bucket.
+    product's buyers span every bucket. Incremental by cutoff: a cutoff is
+    recomputed when its input fingerprint (ml_product_cutoff_inputs) changed.
 -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='cutoff_id',
+    )
+}}
 with
 
 lines as (
@@ -14,9 +22,20 @@ lines as (
 
 ),
 
+stale as (
+
+    {{ stale_cutoffs(ref('ml_product_cutoff_inputs')) }}
+
+),
+
 cutoffs as (
 
-    select * from {{ ref('int_cutoffs') }}
+    select
+        int_cutoffs.*,
+        stale.input_fingerprint
+    from {{ ref('int_cutoffs') }} as int_cutoffs
+    inner join stale
+        on int_cutoffs.cutoff_id = stale.cutoff_id
 
 ),
 
@@ -26,6 +45,7 @@ product_customers as (
 
     select distinct
         cutoffs.cutoff_id,
+        cutoffs.input_fingerprint,
         lines.product_id,
         lines.customer_id
 
@@ -39,11 +59,12 @@ buyers as (
 
     select
         cutoff_id,
+        input_fingerprint,
         product_id,
         count(*) as customer_count
 
     from product_customers
-    group by 1, 2
+    group by 1, 2, 3
 
 ),
 
@@ -53,6 +74,9 @@ final as (
         ---------- ids
         cutoff_id,
         product_id,
+
+        ---------- strings
+        input_fingerprint,
 
         ---------- numerics
         cast(customer_count as integer) as customer_count,

@@ -12,11 +12,14 @@
     statements, macros/bucketed_table.sql): every CTE but the top sellers is
     per customer, and at 100M lines the whole customer set's (customer,
     product) pairs did not fit an 8 GB memory limit, nor its spill files 38 GB
-    of disk.
+    of disk. Incremental by cutoff, like the similarities it reads: a cutoff
+    is recomputed when its input fingerprint (ml_product_cutoff_inputs)
+    changed.
 -#}
 {{ config(
     materialized='bucketed_table',
     buckets=var('recommendation_customer_buckets'),
+    unique_key='cutoff_id',
 ) }}
 
 with
@@ -31,9 +34,18 @@ lines as (
 
 ),
 
+stale as (
+
+    {{ stale_cutoffs(ref('ml_product_cutoff_inputs')) }}
+
+),
+
 cutoffs as (
 
-    select * from {{ ref('int_cutoffs') }}
+    select int_cutoffs.*
+    from {{ ref('int_cutoffs') }} as int_cutoffs
+    inner join stale
+        on int_cutoffs.cutoff_id = stale.cutoff_id
 
 ),
 
@@ -170,18 +182,21 @@ ranked as (
 
     select
         ---------- ids
-        cutoff_id,
-        customer_id,
-        unnest(picks).product_id as product_id,
+        top_k.cutoff_id,
+        top_k.customer_id,
+        unnest(top_k.picks).product_id as product_id,
 
         ---------- strings
-        method,
+        top_k.method,
+        stale.input_fingerprint,
 
         ---------- numerics
-        unnest(picks).score as score,
-        cast(generate_subscripts(picks, 1) as integer) as recommendation_rank
+        unnest(top_k.picks).score as score,
+        cast(generate_subscripts(top_k.picks, 1) as integer) as recommendation_rank
 
     from top_k
+    inner join stale
+        on top_k.cutoff_id = stale.cutoff_id
 
 )
 

@@ -3,8 +3,17 @@
     co-purchase on the same invoice, count(a and b) / sqrt(count(a) * count(b)),
     over products bought by at least var('recommendation_min_customers')
     customers, keeping each product's 20 most similar products. Built at the
-    scoring and backtest cutoffs (int_cutoffs).
+    scoring and backtest cutoffs (int_cutoffs). Incremental by cutoff: a
+    cutoff is recomputed when its input fingerprint (ml_product_cutoff_inputs)
+    changed, so a daily build leaves the backtest cutoff's pairs alone.
 -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='cutoff_id',
+    )
+}}
 with
 
 lines as (
@@ -14,9 +23,18 @@ lines as (
 
 ),
 
+stale as (
+
+    {{ stale_cutoffs(ref('ml_product_cutoff_inputs')) }}
+
+),
+
 cutoffs as (
 
-    select * from {{ ref('int_cutoffs') }}
+    select int_cutoffs.*
+    from {{ ref('int_cutoffs') }} as int_cutoffs
+    inner join stale
+        on int_cutoffs.cutoff_id = stale.cutoff_id
 
 ),
 
@@ -154,15 +172,20 @@ nearest as (
 
     select
         ---------- ids
-        cutoff_id,
-        product_id,
-        unnest(picks).similar_product_id as similar_product_id,
+        nearest_lists.cutoff_id,
+        nearest_lists.product_id,
+        unnest(nearest_lists.picks).similar_product_id as similar_product_id,
+
+        ---------- strings
+        stale.input_fingerprint,
 
         ---------- numerics
-        unnest(picks).co_invoice_count as co_invoice_count,
-        unnest(picks).similarity as similarity
+        unnest(nearest_lists.picks).co_invoice_count as co_invoice_count,
+        unnest(nearest_lists.picks).similarity as similarity
 
     from nearest_lists
+    inner join stale
+        on nearest_lists.cutoff_id = stale.cutoff_id
 
 )
 
