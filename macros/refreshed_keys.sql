@@ -22,10 +22,31 @@
     {#- A filter for the rows the latest build wrote: the rows of the highest
         batch in ``relation`` (every row on a first or full build). Data tests
         check only these when var('data_test_scope') is 'refreshed'. -#}
+    {{ batch_column }} = (select max({{ batch_column }}) from {{ relation }})
+{%- endmacro %}
+
+
+{% macro checks_latest_batch_only(relations_and_columns) -%}
+    {#- True when data tests should check the latest batch's rows alone:
+        var('data_test_scope') is 'refreshed' and some relation of the
+        (relation, batch column) pairs holds rows of an older batch. On a
+        first or full build every row is in the latest batch, and the plain
+        check of every row is the cheaper one. -#}
     {%- if var('data_test_scope') not in ('refreshed', 'all') -%}
         {{ exceptions.raise_compiler_error(
             "data_test_scope must be 'refreshed' or 'all', got '"
             ~ var('data_test_scope') ~ "'") }}
     {%- endif -%}
-    {{ batch_column }} = (select max({{ batch_column }}) from {{ relation }})
+    {%- if var('data_test_scope') == 'all' or not execute -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- for relation, column in relations_and_columns -%}
+        {%- set spread = run_query(
+            "select coalesce(min(" ~ column ~ ") < max(" ~ column ~ "), false) from "
+            ~ relation) -%}
+        {%- if spread.columns[0].values()[0] -%}
+            {{ return(true) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(false) }}
 {%- endmacro %}

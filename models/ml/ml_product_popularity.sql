@@ -22,20 +22,10 @@ lines as (
 
 ),
 
-stale as (
-
-    {{ stale_cutoffs(ref('ml_product_cutoff_inputs')) }}
-
-),
-
+{# the cutoffs whose input changed since this model's last build #}
 cutoffs as (
 
-    select
-        int_cutoffs.*,
-        stale.input_fingerprint
-    from {{ ref('int_cutoffs') }} as int_cutoffs
-    inner join stale
-        on int_cutoffs.cutoff_id = stale.cutoff_id
+    {{ stale_cutoffs(ref('int_cutoffs'), ref('ml_product_cutoff_inputs')) }}
 
 ),
 

@@ -34,18 +34,10 @@ lines as (
 
 ),
 
-stale as (
-
-    {{ stale_cutoffs(ref('ml_product_cutoff_inputs')) }}
-
-),
-
+{# the cutoffs whose input changed since this model's last build #}
 cutoffs as (
 
-    select int_cutoffs.*
-    from {{ ref('int_cutoffs') }} as int_cutoffs
-    inner join stale
-        on int_cutoffs.cutoff_id = stale.cutoff_id
+    {{ stale_cutoffs(ref('int_cutoffs'), ref('ml_product_cutoff_inputs')) }}
 
 ),
 
@@ -188,15 +180,15 @@ ranked as (
 
         ---------- strings
         top_k.method,
-        stale.input_fingerprint,
+        cutoffs.input_fingerprint,
 
         ---------- numerics
         unnest(top_k.picks).score as score,
         cast(generate_subscripts(top_k.picks, 1) as integer) as recommendation_rank
 
     from top_k
-    inner join stale
-        on top_k.cutoff_id = stale.cutoff_id
+    inner join cutoffs
+        on top_k.cutoff_id = cutoffs.cutoff_id
 
 )
 

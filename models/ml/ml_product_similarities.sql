@@ -23,18 +23,10 @@ lines as (
 
 ),
 
-stale as (
-
-    {{ stale_cutoffs(ref('ml_product_cutoff_inputs')) }}
-
-),
-
+{# the cutoffs whose input changed since this model's last build #}
 cutoffs as (
 
-    select int_cutoffs.*
-    from {{ ref('int_cutoffs') }} as int_cutoffs
-    inner join stale
-        on int_cutoffs.cutoff_id = stale.cutoff_id
+    {{ stale_cutoffs(ref('int_cutoffs'), ref('ml_product_cutoff_inputs')) }}
 
 ),
 
@@ -177,15 +169,15 @@ nearest as (
         unnest(nearest_lists.picks).similar_product_id as similar_product_id,
 
         ---------- strings
-        stale.input_fingerprint,
+        cutoffs.input_fingerprint,
 
         ---------- numerics
         unnest(nearest_lists.picks).co_invoice_count as co_invoice_count,
         unnest(nearest_lists.picks).similarity as similarity
 
     from nearest_lists
-    inner join stale
-        on nearest_lists.cutoff_id = stale.cutoff_id
+    inner join cutoffs
+        on nearest_lists.cutoff_id = cutoffs.cutoff_id
 
 )
 
