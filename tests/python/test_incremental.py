@@ -227,7 +227,7 @@ def assert_scoped_tests_find_what_a_build_breaks(incremental, glob, tmp_path):
         f"where raw_row_id = ({rewritten})"
     )
     assert "FAIL 1 unique_refreshed_int_lines_cleaned_raw_row_id" in repeated
-    assert "FAIL 2 assert_raw_rows_reconcile" in repeated  # placed twice
+    assert "FAIL 1 assert_raw_rows_reconcile" in repeated  # one row placed twice
     bad_scope = tests_on_a_copy(lose, data_test_scope="some")
     assert "data_test_scope must be 'refreshed' or 'all', got 'some'" in bad_scope
 
