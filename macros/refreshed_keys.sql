@@ -13,16 +13,34 @@
 
 {% macro last_refreshed_batch() -%}
     {#- The latest refreshed_batch this incremental model holds (0 when empty):
-        its rows above it upstream are the ones to recompute. -#}
-    (select coalesce(max(refreshed_batch), 0) from {{ this }})
+        its rows above it upstream are the ones to recompute. Read when the
+        node runs and written into the SQL as a number: DuckDB pushes a
+        constant filter into the scan (zone maps skip the old batches' row
+        groups), where a scalar subquery became a nested-loop join on top of
+        the whole join (2.8 s at 10M lines for a build with nothing new). -#}
+    {%- if execute -%}
+        {%- set found = run_query(
+            "select coalesce(max(refreshed_batch), 0) from " ~ this) -%}
+        {{- found.columns[0].values()[0] | int -}}
+    {%- else -%}
+        (select coalesce(max(refreshed_batch), 0) from {{ this }})
+    {%- endif -%}
 {%- endmacro %}
 
 
 {% macro latest_batch_rows(relation, batch_column='refreshed_batch') -%}
     {#- A filter for the rows the latest build wrote: the rows of the highest
         batch in ``relation`` (every row on a first or full build). Data tests
-        check only these when var('data_test_scope') is 'refreshed'. -#}
-    {{ batch_column }} = (select max({{ batch_column }}) from {{ relation }})
+        check only these when var('data_test_scope') is 'refreshed'. The batch
+        is read when the test runs and written in as a number, so that DuckDB
+        filters the scan (see last_refreshed_batch). -#}
+    {%- if execute -%}
+        {%- set found = run_query(
+            "select coalesce(max(" ~ batch_column ~ "), 0) from " ~ relation) -%}
+        {{ batch_column }} = {{ found.columns[0].values()[0] | int }}
+    {%- else -%}
+        {{ batch_column }} = (select max({{ batch_column }}) from {{ relation }})
+    {%- endif -%}
 {%- endmacro %}
 
 
