@@ -101,8 +101,10 @@ by_method as (
     select
         method,
         count(*) as customer_count,
-        avg(case when hit_count > 0 then 1.0 else 0.0 end) as success_at_k,
-        avg(hit_count / {{ var('recommendation_k') }}) as precision_at_k
+        {# rounded: a parallel sum's last bits depend on the thread split #}
+        round(avg(case when hit_count > 0 then 1.0 else 0.0 end), 12)
+            as success_at_k,
+        round(avg(hit_count / {{ var('recommendation_k') }}), 12) as precision_at_k
 
     from hits
     group by 1
