@@ -61,8 +61,7 @@
     {%- endfor -%}
 
     {%- set unique_key = config.get('unique_key') -%}
-    {%- if unique_key is not none and existing_relation is not none
-            and existing_relation.type == 'table' and not should_full_refresh() -%}
+    {%- if bucketed_incremental() -%}
         {%- call statement('replace_keys') -%}
             delete from {{ target_relation }}
             where {{ unique_key }} in (
@@ -100,26 +99,4 @@
     {%- endif -%}
     {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) -%}
     {{ return(existing is not none and existing.type == 'table' and not should_full_refresh()) }}
-{%- endmacro %}
-
-
-{% macro stale_cutoffs(cutoffs, cutoff_inputs) -%}
-    {#- The rows of ``cutoffs`` (int_cutoffs), with their input_fingerprint
-        from ``cutoff_inputs``, that this model must recompute: all on a first
-        or full build, else those whose fingerprint is not the one stored
-        beside this model's rows. -#}
-    select
-        cutoffs.*,
-        cutoff_inputs.input_fingerprint
-    from {{ cutoffs }} as cutoffs
-    inner join {{ cutoff_inputs }} as cutoff_inputs
-        on cutoffs.cutoff_id = cutoff_inputs.cutoff_id
-    {% if is_incremental() or bucketed_incremental() %}
-        where not exists (
-            select 1 from {{ this }} as built
-            where
-                built.cutoff_id = cutoff_inputs.cutoff_id
-                and built.input_fingerprint = cutoff_inputs.input_fingerprint
-        )
-    {% endif %}
 {%- endmacro %}

@@ -1,25 +1,9 @@
-{#- A rebuild at the same cutoff replaces that cutoff's rows: a pre-hook
-    deletes them and the new rows are appended. dbt-duckdb's delete+insert with
-    a list key (task, cutoff_date) is a `delete ... using` join of every new row
-    to every old row of the cutoff: 430,000 x 430,000 at 10M lines, and a build
-    with no new file ran for more than 10 minutes in this one model. -#}
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='append_new_columns',
-        pre_hook="{% if is_incremental() %}
-            delete from {{ this }}
-            where
-                (task = 'churn' and cutoff_date in (
-                    select cast(as_of_date as date)
-                    from {{ ref('customer_churn_predictions') }}
-                ))
-                or (task = 'value_tier' and cutoff_date in (
-                    select cast(as_of_date as date)
-                    from {{ ref('customer_value_tier_predictions') }}
-                ))
-        {% endif %}",
+        incremental_strategy='delete+insert',
+        unique_key=['task', 'cutoff_date'],
+        on_schema_change='append_new_columns'
     )
 }}
 {#-
