@@ -5,18 +5,39 @@
     var('value_horizon_days')), else low / medium / high by the terciles of
     positive future spend over all matured rows. Features are integers or values
     rounded to 2 decimals, so in-SQL scoring matches Python exactly.
+
+    Built one bucket of customers at a time (var('feature_customer_buckets')
+    statements, macros/bucketed_table.sql): every row depends on one
+    customer's history only, and the population-wide references (home country,
+    tier thresholds) come from ml_feature_references. At 100M lines the
+    single statement ran out of memory under an 8 GB limit.
 -#}
+{{
+  config(
+    materialized='bucketed_table',
+    buckets=var('feature_customer_buckets'),
+  )
+}}
+
 with
 
 activity as (
 
     select * from {{ ref('int_customer_days_aggregated') }}
+    where {{ bucket_filter('customer_id') }}
 
 ),
 
 orders as (
 
     select * from {{ ref('int_orders_aggregated') }}
+    where {{ bucket_filter('customer_id') }}
+
+),
+
+feature_references as (
+
+    select * from {{ ref('ml_feature_references') }}
 
 ),
 
@@ -37,20 +58,6 @@ purchase_gaps as (
 
     from activity
     where has_purchase
-
-),
-
-home_country as (
-
-    select
-        country,
-        count(*) as order_count
-
-    from orders
-    where country is not null
-    group by 1
-    order by 2 desc, 1
-    limit 1
 
 ),
 
@@ -202,14 +209,6 @@ future as (
 
 ),
 
-tier_thresholds as (
-
-    select {{ value_tier_thresholds('future_spend') }}
-    from future
-    where future_spend > 0
-
-),
-
 {# The four per-(cutoff, customer) parts meet in one group-by instead of
    three hash joins: at 100M lines (14M history rows) the joins ran out of
    memory under an 8 GB limit, while a group-by spills to disk. Each column
@@ -300,7 +299,7 @@ features as (
             as q4_purchase_share,
         cast(month(cutoffs.cutoff_date) as integer) as cutoff_month,
         cast(
-            coalesce(customer_countries.country = home_country.country, true)
+            coalesce(customer_countries.country = feature_references.home_country, true)
             as integer
         ) as is_home_country,
 
@@ -320,7 +319,7 @@ features as (
         ---------- strings: label
         case
             when cutoffs.is_label_matured
-                then {{ value_tier('combined.future_spend') }}
+                then {{ value_tier('combined.future_spend', 'feature_references') }}
         end as value_tier,
 
         ---------- booleans
@@ -339,9 +338,7 @@ features as (
         on combined.cutoff_id = cutoffs.cutoff_id
     left join customer_countries
         on combined.customer_id = customer_countries.customer_id
-    left join home_country
-        on true
-    left join tier_thresholds
+    left join feature_references
         on true
 
 )
