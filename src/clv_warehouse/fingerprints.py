@@ -21,8 +21,9 @@ def columns_digest(frame: pd.DataFrame, text_columns=frozenset()) -> str:
         digest.update(f"\x1e{name}\x1d".encode())
         values = frame[name].to_numpy()
         if name in text_columns:
-            text = ["" if pd.isna(v) else str(v) for v in values.tolist()]
-            digest.update("\x1f".join(text).encode("utf-8"))
+            values = values.astype(object)  # a copy: missing values become ""
+            values[pd.isna(values)] = ""
+            digest.update("\x1f".join(map(str, values.tolist())).encode("utf-8"))
         else:
             values = np.ascontiguousarray(values, dtype="<f8") + 0.0  # no -0.0
             digest.update(values.tobytes())
