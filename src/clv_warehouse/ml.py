@@ -258,8 +258,9 @@ def _target(frame: pd.DataFrame, spec: TaskSpec) -> np.ndarray:
         named = {"true": 1, "false": 0, "1": 1, "0": 0}
         mapped = [named.get(str(v).lower(), v) for v in uniques]
         numeric = pd.Series(
-            pd.to_numeric(pd.Series(mapped, dtype=object), errors="coerce")
-            .to_numpy()[codes],
+            pd.to_numeric(pd.Series(mapped, dtype=object), errors="coerce").to_numpy()[
+                codes
+            ],
             index=y.index,
         )
         if numeric.isna().any() or not set(numeric.unique()) <= {0, 1}:
