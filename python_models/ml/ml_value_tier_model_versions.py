@@ -10,7 +10,7 @@ def model(dbt, session):
     dbt.ref("ml_training_readiness")  # stops the build first when data is too short
     return registry.build_model_versions(
         session,
-        features=dbt.ref("ml_customer_features").df(),
+        features=dbt.ref("ml_customer_features").df,  # loaded if it trains
         task=dbt.config.get("task"),
         this=f"{dbt.this.schema}.{dbt.this.identifier}",
         seed=dbt.config.get("seed"),

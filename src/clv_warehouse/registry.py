@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,7 +130,7 @@ def _macros_installed(con, spec: ml.TaskSpec, schema: str) -> bool:
 
 def run_task(
     con,
-    features: pd.DataFrame,
+    features: pd.DataFrame | Callable[[], pd.DataFrame],
     task: dict,
     *,
     previous: pd.DataFrame | None,
@@ -141,13 +141,14 @@ def run_task(
 ) -> TaskRun:
     """Train (when triggered), register and serve one task; see the module doc.
 
+    ``features``: the feature rows, or a function that loads them; it is
+    called only when the task trains (at 10M lines loading them took 2-3 s).
     ``triggers``: this build's decision for the task (keys ``decision``
     retrain/keep, ``reasons``, ``build_id``, and, when known, the champion's
     ``realized_metric_value`` at ``realized_cutoff_date``). None means no
     trigger: only a missing champion, changed features or ``force`` train.
     """
     spec = task_spec(task)
-    matured = features[features["is_label_matured"].astype(bool)].copy()
     versions = (
         previous[previous["task"] == spec.name].reindex(columns=VERSION_COLUMNS)
         if previous is not None and len(previous)
@@ -190,6 +191,9 @@ def run_task(
         )
         trained = False
     else:
+        if callable(features):  # loaded only now: a build that keeps reads none
+            features = features()
+        matured = features[features["is_label_matured"].astype(bool)].copy()
         result = ml.train(matured, spec, seed=seed)
         run_id, version = tracking.log_training(
             result,
@@ -313,7 +317,7 @@ def _task_triggers(triggers: pd.DataFrame | None, task: str) -> dict | None:
 def build_model_versions(
     session,
     *,
-    features: pd.DataFrame,
+    features: pd.DataFrame | Callable[[], pd.DataFrame],
     task: dict,
     this: str,
     seed: Any = 42,

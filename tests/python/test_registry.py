@@ -161,3 +161,23 @@ def test_a_sql_keep_serves_the_installed_macros_without_loading_the_model(state)
     retrained = registry.run_task(state, features(seed=1), TASK, previous=gone)
     assert retrained.trained
     assert retrained.decision == "new champion: no champion yet"
+
+
+def test_features_are_loaded_only_when_the_task_trains(state):
+    loads = []
+
+    def load(seed=0):
+        loads.append(seed)
+        return features(seed=seed)
+
+    first = registry.run_task(state, load, TASK, previous=None)
+    assert first.trained and loads == [0]
+    keep = {"decision": "keep", "reasons": "no trigger"}
+    kept = registry.run_task(
+        state, lambda: load(1), TASK, previous=first.versions, triggers=keep
+    )
+    assert not kept.trained and loads == [0]
+    retrained = registry.run_task(
+        state, lambda: load(2), TASK, previous=first.versions, triggers=RETRAIN
+    )
+    assert retrained.trained and loads == [0, 2]
