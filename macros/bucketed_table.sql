@@ -14,7 +14,8 @@
     With config unique_key, and when the table exists and this is no full
     refresh, bucketed_incremental() is true in the model, which then selects
     only the keys to replace; their old rows are deleted and the new ones
-    inserted (dbt's delete+insert).
+    inserted (dbt's delete+insert). A table without an input_fingerprint
+    column (built by an older version of the project) is rebuilt whole.
 -#}
 {% macro bucket_filter(column) -%}
     hash({{ column }}) % __clv_bucket_count__ = __clv_bucket__
@@ -98,5 +99,10 @@
         {{ return(false) }}
     {%- endif -%}
     {%- set existing = adapter.get_relation(this.database, this.schema, this.identifier) -%}
-    {{ return(existing is not none and existing.type == 'table' and not should_full_refresh()) }}
+    {%- if existing is none or existing.type != 'table' or should_full_refresh() -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {#- a table from a version of the project without the bookkeeping column
+        the incremental rows are matched by is rebuilt whole -#}
+    {{ return(has_fingerprint_column(existing)) }}
 {%- endmacro %}

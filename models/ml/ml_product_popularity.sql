@@ -11,6 +11,7 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='cutoff_id',
+        on_schema_change='append_new_columns',
     )
 }}
 with

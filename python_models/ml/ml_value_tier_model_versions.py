@@ -8,9 +8,12 @@ from clv_warehouse import registry
 def model(dbt, session):
     dbt.config(materialized="table")
     dbt.ref("ml_training_readiness")  # stops the build first when data is too short
+    # a relation, read only if the task trains (dbt finds refs in calls only,
+    # so the ref is a statement of its own, not `dbt.ref(...).df`)
+    features = dbt.ref("ml_customer_features")
     return registry.build_model_versions(
         session,
-        features=dbt.ref("ml_customer_features").df,  # loaded if it trains
+        features=features.df,
         task=dbt.config.get("task"),
         this=f"{dbt.this.schema}.{dbt.this.identifier}",
         seed=dbt.config.get("seed"),

@@ -162,6 +162,14 @@ def run_task(
         and not force
         and _macros_installed(con, spec, macro_schema)
     )
+    if (
+        sql_keeps
+        and len(champion_rows)
+        and not tracking.run_exists(champion_rows.iloc[-1]["mlflow_run_id"])
+    ):
+        # the MLflow state was removed or moved: the champion cannot be
+        # loaded (churn factors need it), so the load below decides
+        sql_keeps = False
     triggers = dict(triggers or {})
     if len(champion_rows):
         _log_realized(champion_rows.iloc[-1], triggers, spec)

@@ -174,6 +174,17 @@ def load_model(run_id: str, *, state_dir: str | os.PathLike[str] | None = None):
     return mlflow.sklearn.load_model(f"runs:/{run_id}/model")
 
 
+def run_exists(run_id: str, *, state_dir: str | os.PathLike[str] | None = None) -> bool:
+    """Whether ``run_id`` is in the tracking store (a removed or moved MLflow
+    state folder loses every run the warehouse's registry names)."""
+    mlflow = _mlflow(state_dir)
+    try:
+        mlflow.tracking.MlflowClient().get_run(str(run_id))
+    except mlflow.exceptions.MlflowException:
+        return False
+    return True
+
+
 def load_registered_model(
     name: str, version: str | int, *, state_dir: str | os.PathLike[str] | None = None
 ):

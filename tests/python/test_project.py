@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 from conftest import DBT, PROJECT
@@ -130,3 +132,20 @@ def test_only_staging_reads_the_input(manifest):
             assert "stg_input__landed_lines" not in refs or node["name"].startswith(
                 "rpt_raw"
             ), f"{node['name']} reads the landing table directly"
+
+
+def test_every_ref_in_a_python_model_is_in_the_graph(manifest):
+    """dbt finds a Python model's refs by parsing its calls: one it misses (for
+    example `dbt.ref("x").df` passed uncalled as an argument) is not a
+    dependency, and the model may run before it or fail to load it."""
+    pattern = re.compile(r"""dbt\.ref\(\s*["']([A-Za-z0-9_]+)["']""")
+    checked = 0
+    for node in project_models(manifest):
+        if node["language"] != "python":
+            continue
+        written = set(pattern.findall(Path(node["original_file_path"]).read_text()))
+        found = {ref["name"] for ref in node["refs"]}
+        missing = written - found
+        assert not missing, f"{node['name']}: refs not in the graph {missing}"
+        checked += 1
+    assert checked >= 10

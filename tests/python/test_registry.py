@@ -148,19 +148,35 @@ def test_changed_features_make_the_new_version_champion(state):
     assert state.execute("select predict_churn(10, 2)").fetchall()[0][0] >= 0
 
 
-def test_a_sql_keep_serves_the_installed_macros_without_loading_the_model(state):
+def test_a_sql_keep_serves_the_installed_macros_without_loading_the_model(
+    state, monkeypatch
+):
     first = registry.run_task(state, features(), TASK, previous=None)
-    gone = first.versions.assign(mlflow_run_id="run-that-does-not-exist")
     keep = {"decision": "keep", "reasons": "no trigger", "realized_metric_value": 0.7}
-    kept = registry.run_task(
-        state, features(seed=1), TASK, previous=gone, triggers=keep
-    )
+
+    def no_load(run_id, **kwargs):
+        raise AssertionError("a SQL keep must not load the champion")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(tracking, "load_model", no_load)
+        kept = registry.run_task(
+            state, features(seed=1), TASK, previous=first.versions, triggers=keep
+        )
     assert not kept.trained
     assert kept.versions["is_champion"].tolist() == [True]
-    # without the SQL decision the registry loads the champion, finds it gone
-    retrained = registry.run_task(state, features(seed=1), TASK, previous=gone)
-    assert retrained.trained
-    assert retrained.decision == "new champion: no champion yet"
+
+
+def test_a_champion_missing_from_mlflow_is_retrained_even_on_keep(state):
+    # the MLflow state folder was removed: the warehouse still names the run
+    first = registry.run_task(state, features(), TASK, previous=None)
+    gone = first.versions.assign(mlflow_run_id="run-that-does-not-exist")
+    keep = {"decision": "keep", "reasons": "no trigger"}
+    for triggers in (keep, None):
+        retrained = registry.run_task(
+            state, features(seed=1), TASK, previous=gone, triggers=triggers
+        )
+        assert retrained.trained
+        assert retrained.decision == "new champion: no champion yet"
 
 
 def test_features_are_loaded_only_when_the_task_trains(state):
