@@ -11,10 +11,12 @@ def model(dbt, session):
     # a relation, read only if the task trains (dbt finds refs in calls only,
     # so the ref is a statement of its own, not `dbt.ref(...).df`)
     features = dbt.ref("ml_customer_features")
+    task = dbt.config.get("task")
+    columns = ", ".join(registry.training_columns(task))
     return registry.build_model_versions(
         session,
-        features=features.df,
-        task=dbt.config.get("task"),
+        features=lambda: features.project(columns).df(),
+        task=task,
         this=f"{dbt.this.schema}.{dbt.this.identifier}",
         seed=dbt.config.get("seed"),
         force_retrain=dbt.config.get("force_retrain"),

@@ -66,6 +66,16 @@ class TaskRun:
     decision: str
 
 
+def training_columns(task: dict) -> list[str]:
+    """The feature-table columns a task's training reads: keys, the matured
+    flag, the target and the features. Loading only these (at 10M lines, each
+    text column cost about 250 MB of peak memory in DuckDB's conversion to
+    pandas, for 20 MB in the frame) keeps two trainings side by side small."""
+    spec = task_spec(task)
+    columns = ["customer_id", "cutoff_date", "is_label_matured", spec.target]
+    return list(dict.fromkeys(columns + list(spec.features)))
+
+
 def task_spec(task: dict) -> ml.TaskSpec:
     """The TaskSpec of a task declaration (training_relation is for dbt only)."""
     fields = {k: v for k, v in task.items() if k not in ("training_relation",)}

@@ -197,3 +197,17 @@ def test_features_are_loaded_only_when_the_task_trains(state):
         state, lambda: load(2), TASK, previous=first.versions, triggers=RETRAIN
     )
     assert retrained.trained and loads == [0, 2]
+
+
+def test_training_reads_the_keys_target_and_features_only():
+    columns = registry.training_columns(
+        {**TASK, "features": ["recency_days", "frequency"]}
+    )
+    assert columns == [
+        "customer_id",
+        "cutoff_date",
+        "is_label_matured",
+        "churned",
+        "recency_days",
+        "frequency",
+    ]
