@@ -246,6 +246,25 @@ def run_task(
                     f"{result.metrics[spec.primary_metric]:.4f} does not beat "
                     f"{champion_metrics[spec.primary_metric]:.4f} on the same rows"
                 )
+        clashing = versions["version"].astype("Int64") == row["version"]
+        if row["version"] is not None and clashing.any():
+            # MLflow numbers versions again from 1 after its state folder was
+            # removed: the rows it renumbers name runs that no longer exist
+            gone = versions[clashing]
+            log.warning(
+                "task %s: MLflow registered version %s again (its state was "
+                "reset); %d earlier registry row(s) naming lost run(s) %s are "
+                "dropped",
+                spec.name,
+                row["version"],
+                len(gone),
+                ", ".join(map(str, gone["mlflow_run_id"])),
+            )
+            versions = versions[~clashing]
+            decision += (
+                f" (MLflow state was reset: earlier version {row['version']}, "
+                "whose run is gone, was dropped from the registry)"
+            )
         row["decision"] = decision
         if row["is_champion"]:
             champion_model = result.model

@@ -176,7 +176,24 @@ def test_a_champion_missing_from_mlflow_is_retrained_even_on_keep(state):
             state, features(seed=1), TASK, previous=gone, triggers=triggers
         )
         assert retrained.trained
-        assert retrained.decision == "new champion: no champion yet"
+        assert retrained.decision.startswith("new champion: no champion yet")
+
+
+def test_versions_renumbered_by_a_reset_mlflow_replace_the_lost_rows(
+    state, tmp_path, monkeypatch
+):
+    first = registry.run_task(state, features(), TASK, previous=None)
+    # the state folder is removed: MLflow starts again at version 1
+    monkeypatch.setenv("CLV_MLFLOW_DIR", str(tmp_path / "mlflow-new"))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)  # mlflow sets it
+    again = registry.run_task(state, features(seed=1), TASK, previous=first.versions)
+    assert again.trained
+    assert again.versions["version"].tolist() == [1]
+    assert (
+        again.versions["mlflow_run_id"].tolist()
+        != first.versions["mlflow_run_id"].tolist()
+    )
+    assert "MLflow state was reset" in again.decision
 
 
 def test_features_are_loaded_only_when_the_task_trains(state):
