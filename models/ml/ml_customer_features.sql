@@ -188,23 +188,9 @@ future as (
                     then 1
             end
         ) as future_purchase_days,
-        sum(
-            case
-                when
-                    activity.activity_date
-                    < cutoffs.cutoff_date + {{ var('value_horizon_days') }}
-                    then activity.gross_amount
-                else 0
-            end
-        ) as future_spend
+        {{ future_spend() }} as future_spend
 
-    from cutoffs
-    inner join activity
-        on
-            cutoffs.cutoff_date <= activity.activity_date
-            and cutoffs.cutoff_date + cutoffs.label_window_days
-            > activity.activity_date
-    where cutoffs.is_label_matured
+    from {{ label_window_activity() }}
     group by 1, 2
 
 ),

@@ -29,12 +29,14 @@ cutoffs as (
 
 home_country as (
 
-    select country
+    select
+        country,
+        count(*) as order_count
 
     from orders
     where country is not null
     group by 1
-    order by count(*) desc, 1
+    order by 2 desc, 1
     limit 1
 
 ),
@@ -44,23 +46,9 @@ future as (
     select
         cutoffs.cutoff_id,
         activity.customer_id,
-        sum(
-            case
-                when
-                    activity.activity_date
-                    < cutoffs.cutoff_date + {{ var('value_horizon_days') }}
-                    then activity.gross_amount
-                else 0
-            end
-        ) as future_spend
+        {{ future_spend() }} as future_spend
 
-    from cutoffs
-    inner join activity
-        on
-            cutoffs.cutoff_date <= activity.activity_date
-            and cutoffs.cutoff_date + cutoffs.label_window_days
-            > activity.activity_date
-    where cutoffs.is_label_matured
+    from {{ label_window_activity() }}
     group by 1, 2
 
 ),
