@@ -472,3 +472,20 @@ def test_bucketed_recommendations_equal_one_statement(dbt_runner):
     bad = dbt_runner(["run", "--select", model], recommendation_customer_buckets=0)
     assert bad.returncode != 0
     assert "buckets must be a whole number of at least 1, got 0" in bad.stdout
+
+    # A warehouse from before the product models kept input_fingerprint: the
+    # incremental run recomputes those tables whole instead of failing.
+    products = ["ml_product_popularity", "ml_product_similarities", model]
+    con = duckdb.connect(str(dbt_runner.db_path))
+    for name in products:
+        con.execute(f"alter table ml.{name} drop column input_fingerprint")
+    con.close()
+    upgraded = dbt_runner(["run", "--select", *products])
+    assert upgraded.returncode == 0, upgraded.stdout[-3000:]
+    for name in products:
+        missing = query(
+            dbt_runner.db_path,
+            f"select count(*) - count(input_fingerprint) from ml.{name}",
+        )
+        assert missing == [(0,)], name
+    assert rows() == eight
