@@ -8,15 +8,10 @@ from clv_warehouse import registry
 def model(dbt, session):
     dbt.config(materialized="table")
     dbt.ref("ml_training_readiness")  # stops the build first when data is too short
-    # a relation, read only if the task trains (dbt finds refs in calls only,
-    # so the ref is a statement of its own, not `dbt.ref(...).df`)
-    features = dbt.ref("ml_customer_features")
-    task = dbt.config.get("task")
-    columns = ", ".join(registry.training_columns(task))
     return registry.build_model_versions(
         session,
-        features=lambda: features.project(columns).df(),
-        task=task,
+        features=dbt.ref("ml_customer_features"),  # read only if the task trains
+        task=dbt.config.get("task"),
         this=f"{dbt.this.schema}.{dbt.this.identifier}",
         seed=dbt.config.get("seed"),
         force_retrain=dbt.config.get("force_retrain"),

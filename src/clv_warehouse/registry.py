@@ -354,7 +354,7 @@ def _task_triggers(triggers: pd.DataFrame | None, task: str) -> dict | None:
 def build_model_versions(
     session,
     *,
-    features: pd.DataFrame | Callable[[], pd.DataFrame],
+    features: Any,
     task: dict,
     this: str,
     seed: Any = 42,
@@ -366,11 +366,19 @@ def build_model_versions(
     ``task`` is the declaration from the model's config (training_relation,
     target, problem_type, features, candidates, primary_metric, sql_function,
     ...); ``this`` the model's own table, whose rows are last build's versions.
+    ``features``: the feature relation (``dbt.ref(...)``), read only if the task
+    trains and then only its ``training_columns``; a DataFrame also works.
     dbt passes only config keys the model file names in ``dbt.config.get``, so
     the model file reads them and hands them over.
     """
     if not task:
         raise ValueError("the model's config has no `task` declaration")
+    if hasattr(features, "project"):  # a DuckDB relation: load lazily, narrowly
+        relation, columns = features, ", ".join(training_columns(task))
+
+        def features() -> pd.DataFrame:
+            return relation.project(columns).df()
+
     run = run_task(
         session,
         features,

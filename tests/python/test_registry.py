@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pytest
 from test_ml import FEATURES, rfm_frame
 
@@ -228,3 +229,32 @@ def test_training_reads_the_keys_target_and_features_only():
         "recency_days",
         "frequency",
     ]
+
+
+def test_build_model_versions_reads_a_relation_narrowly_and_only_to_train(state):
+    frame = features().assign(unused_text="not read")
+    state.register("frame_view", frame)
+    state.execute("create table feature_rows as select * from frame_view")
+    projections = []
+
+    class Relation:  # the real DuckDB relation, with its projections recorded
+        def __init__(self):
+            self.relation = state.table("feature_rows")
+
+        def project(self, columns):
+            projections.append(columns)
+            return self.relation.project(columns)
+
+    state.execute("create schema if not exists ml")
+    first = registry.build_model_versions(
+        state, features=Relation(), task=TASK, this="ml.versions"
+    )
+    assert first["is_champion"].tolist() == [True]
+    assert projections == [", ".join(registry.training_columns(TASK))]
+    state.register("first_versions", first)
+    state.execute("create table ml.versions as select * from first_versions")
+    triggers = pd.DataFrame([{"task": "churn", "decision": "keep", "reasons": "none"}])
+    kept = registry.build_model_versions(
+        state, features=Relation(), task=TASK, this="ml.versions", triggers=triggers
+    )
+    assert len(kept) == 1 and len(projections) == 1
