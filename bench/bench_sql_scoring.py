@@ -124,7 +124,7 @@ def main() -> None:
         )
         diff = float(np.abs(got - expected).max())
         print(
-            f"{algorithm:20s} fit {fit_s:5.1f}s  orbital+install {install_s:5.1f}s  "
+            f"{algorithm:20s} fit {fit_s:5.1f}s  compile+install {install_s:5.1f}s  "
             f"sklearn (prepare+predict_proba) {sklearn_s:6.2f}s  "
             f"duckdb table macro {sql_s:6.2f}s  "
             f"sklearn/sql {sklearn_s / sql_s:5.2f}x  max|diff| {diff:.1e}"

@@ -1,4 +1,4 @@
-"""SQL scoring macros (orbital -> DuckDB) agree with scikit-learn within 1e-6."""
+"""SQL scoring macros (sql_export -> DuckDB) agree with scikit-learn within 1e-6."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def fitted(case: str, algorithm: str):
     train = rfm_features(3000, seed=1)
     model = ml.make_pipeline(algorithm, seed=7)
     if algorithm == "gradient_boosting" and problem_type == "multiclass":
-        # Fewer rounds keep the orbital compile of 3-4 trees per round short.
+        # Fewer rounds keep the test short.
         model.set_params(model__n_estimators=30)
     y = labels(train, classes or ("0", "1"), seed=2)
     model.fit(ml.prepare_features(train, spec), y)
