@@ -2,11 +2,13 @@
 
 The compiler is this module's own, for the two candidate families of
 :mod:`clv_warehouse.ml`: logistic regression (standardize, dot product, logistic
-or softmax link) and exact gradient boosting (each tree a nested ``CASE`` on
-scikit-learn's float64 thresholds, the trees summed in scikit-learn's order from
-its prior, then the link). It replaced orbital, whose export of a 4-class,
-100-round boosting took 11 s (0.3 s here) and wrote float32 thresholds that had
-to be patched back; the macros now match scikit-learn to about 1e-16.
+or softmax link) and gradient boosting, histogram or exact (each tree a nested
+``CASE`` on scikit-learn's float64 thresholds, the trees summed in
+scikit-learn's order from its prior, then the link; the exact kind compares the
+inputs cast to float32, as scikit-learn does). It replaced orbital, whose
+export of a 4-class, 100-round boosting took 11 s (0.3 s here) and wrote float32
+thresholds that had to be patched back; the macros now match scikit-learn to
+about 1e-16.
 
 Installed by :func:`install_macros` in ``<schema>`` (persistent, in the database file,
 callable from a plain read-only ``duckdb.connect(path, read_only=True)``):
@@ -33,7 +35,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.ensemble import GradientBoostingClassifier
+from sklearn.ensemble import GradientBoostingClassifier, HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
@@ -68,8 +70,11 @@ def feature_sql_expression(
     return expr
 
 
-def is_tree_model(model: Pipeline) -> bool:
-    return not isinstance(model.steps[-1][1], LogisticRegression)
+def float32_inputs(model: Pipeline) -> bool:
+    """True when the model compares float32 inputs (exact GradientBoosting
+    casts ``X`` to float32 before its splits; histogram boosting and logistic
+    regression use float64)."""
+    return isinstance(model.steps[-1][1], GradientBoostingClassifier)
 
 
 def _double(value: float) -> str:
@@ -83,9 +88,9 @@ def _double(value: float) -> str:
 
 
 def _tree_sql(tree: Any, columns: Sequence[str], scale: float) -> str:
-    """One regression tree as nested CASE: ``x <= threshold`` goes left, as in
-    scikit-learn; each leaf is ``scale * value`` computed here in float64, which
-    is the term scikit-learn adds for that tree."""
+    """One tree of exact gradient boosting as nested CASE: ``x <= threshold``
+    goes left, as in scikit-learn; each leaf is ``scale * value`` computed here
+    in float64, which is the term scikit-learn adds for that tree."""
     t = tree.tree_
 
     def node(i: int) -> str:
@@ -95,6 +100,26 @@ def _tree_sql(tree: Any, columns: Sequence[str], scale: float) -> str:
         return (
             f"CASE WHEN {columns[t.feature[i]]} <= {_double(t.threshold[i])} "
             f"THEN {node(left)} ELSE {node(right)} END"
+        )
+
+    return node(0)
+
+
+def _histogram_tree_sql(predictor: Any, columns: Sequence[str]) -> str:
+    """One tree of histogram gradient boosting (its leaf values already carry
+    the learning rate). Inputs are never null here (features are prepared with
+    nulls as 0), so the trees' missing-value branches are not needed."""
+    nodes = predictor.nodes
+    if nodes["is_categorical"].any():
+        raise ValueError("categorical splits cannot be compiled to SQL")
+
+    def node(i: int) -> str:
+        n = nodes[i]
+        if n["is_leaf"]:
+            return _double(n["value"])
+        return (
+            f"CASE WHEN {columns[n['feature_idx']]} <= {_double(n['num_threshold'])} "
+            f"THEN {node(int(n['left']))} ELSE {node(int(n['right']))} END"
         )
 
     return node(0)
@@ -124,10 +149,22 @@ def _raw_scores(model: Pipeline, columns: Sequence[str]) -> list[str]:
                 estimator.coef_, estimator.intercept_, strict=True
             )
         ]
+    if isinstance(estimator, HistGradientBoostingClassifier):
+        baseline = np.asarray(estimator._baseline_prediction).reshape(-1)
+        return [
+            " + ".join(
+                [_double(baseline[k])]
+                + [
+                    _histogram_tree_sql(rounds[k], columns)
+                    for rounds in estimator._predictors
+                ]
+            )
+            for k in range(len(baseline))
+        ]
     if not isinstance(estimator, GradientBoostingClassifier):
         raise ValueError(
             f"cannot compile {type(estimator).__name__} to SQL; expected "
-            "LogisticRegression or GradientBoostingClassifier"
+            "LogisticRegression or (Hist)GradientBoostingClassifier"
         )
     # The prior the boosting starts from; the input is irrelevant to it.
     init = estimator._raw_predict_init(np.zeros((1, len(columns)), dtype=np.float32))
@@ -228,7 +265,7 @@ def compile_to_sql(
     """
     q = lambda name: _quote(name, dialect)  # noqa: E731
     src = q("__clv_src")
-    tree = is_tree_model(model)
+    tree = float32_inputs(model)
     prepared = [f"{src}.{q(k)} AS {q(k)}" for k in key_columns] + [
         feature_sql_expression(f"{src}.{q(f)}", spec.feature_decimals, float32=tree)
         + f" AS {q(f)}"
