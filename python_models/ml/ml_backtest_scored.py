@@ -6,11 +6,14 @@ from clv_warehouse import backtest_ml, fingerprints
 def model(dbt, session):
     dbt.config(materialized="table")
     cutoffs = dbt.ref("int_cutoffs").df().set_index("cutoff_id")
+    churn_task = dbt.config.get("churn_task")
+    value_task = dbt.config.get("value_task")
+    columns = backtest_ml.input_columns(churn_task, value_task)
     return backtest_ml.score_at_backtest(
-        dbt.ref("ml_customer_features").df(),
+        dbt.ref("ml_customer_features").project(", ".join(columns)).df(),
         backtest_cutoff=cutoffs.loc["backtest", "cutoff_date"],
-        churn_task=dbt.config.get("churn_task"),
-        value_task=dbt.config.get("value_task"),
+        churn_task=churn_task,
+        value_task=value_task,
         seed=int(dbt.config.get("seed")),
         previous=fingerprints.previous_rows(
             session, f"{dbt.this.schema}.{dbt.this.identifier}"

@@ -59,11 +59,15 @@ def score_at_backtest(
         return pd.DataFrame(columns=SCORE_COLUMNS)
     churn_spec = _one_validation_cutoff(churn_task)
     value_spec = _one_validation_cutoff(value_task)
+    training_fingerprints = {
+        spec.name: ml.data_fingerprint(training, spec)
+        for spec in (churn_spec, value_spec)
+    }
     fingerprint = hashlib.sha256(
         "|".join(
             [
-                ml.data_fingerprint(training, churn_spec),
-                ml.data_fingerprint(training, value_spec),
+                training_fingerprints[churn_spec.name],
+                training_fingerprints[value_spec.name],
                 # the scoring rows' labels are unknown at the cutoff: not hashed
                 ml.data_fingerprint(
                     scoring.assign(**{churn_spec.target: ""}), churn_spec
@@ -77,8 +81,12 @@ def score_at_backtest(
     if reused is not None:
         log.info("ML backtest unchanged since the last build: not retrained")
         return reused
-    churn = ml.train(training, churn_spec, seed=seed)
-    value = ml.train(training, value_spec, seed=seed)
+    churn, value = (
+        ml.train(
+            training, spec, seed=seed, fingerprint=training_fingerprints[spec.name]
+        )
+        for spec in (churn_spec, value_spec)
+    )
     churn_scores = ml.predict(churn.model, scoring, churn_spec)
     tier_scores = ml.predict(value.model, scoring, value_spec)
     tier_means = training.groupby(value_spec.target)["future_spend"].mean()
@@ -95,6 +103,17 @@ def score_at_backtest(
             "input_fingerprint": fingerprint,
         }
     )[SCORE_COLUMNS]
+
+
+def input_columns(churn_task: dict, value_task: dict) -> list[str]:
+    """The feature-table columns :func:`score_at_backtest` reads."""
+    columns = [
+        *registry.training_columns(churn_task),
+        *registry.training_columns(value_task),
+        "label_window_days",
+        "future_spend",
+    ]
+    return [c for c in dict.fromkeys(columns) if c != "is_label_matured"]
 
 
 def _one_validation_cutoff(task: dict) -> ml.TaskSpec:

@@ -472,12 +472,20 @@ def _feature_importances(model: Pipeline, spec: TaskSpec) -> dict[str, float]:
     return {f: float(v) for f, v in zip(spec.features, raw, strict=True)}
 
 
-def train(frame: pd.DataFrame, spec: TaskSpec, *, seed: int = 42) -> TrainResult:
+def train(
+    frame: pd.DataFrame,
+    spec: TaskSpec,
+    *,
+    seed: int = 42,
+    fingerprint: str | None = None,
+) -> TrainResult:
     """Fit every candidate on earlier cutoffs, validate on the latest, pick one.
 
     ``frame``: customer_id, cutoff_date, the features and the target; the rows of
-    every matured cutoff. Raises ValueError on fewer than 2 distinct cutoffs, on
-    missing columns, on bad targets, or when training lacks a class.
+    every matured cutoff. ``fingerprint``: ``data_fingerprint(frame, spec)`` when
+    the caller has already computed it (about 2 s at 1.4M rows). Raises
+    ValueError on fewer than 2 distinct cutoffs, on missing columns, on bad
+    targets, or when training lacks a class.
     """
     for column in KEY_COLUMNS:
         if column not in frame.columns:
@@ -579,7 +587,7 @@ def train(frame: pd.DataFrame, spec: TaskSpec, *, seed: int = 42) -> TrainResult
         validation_rows=int(is_valid.sum()),
         training_window=window(~is_valid),
         validation_window=window(is_valid),
-        data_fingerprint=data_fingerprint(frame, spec),
+        data_fingerprint=fingerprint or data_fingerprint(frame, spec),
         extra={"fitted_rows": fitted_rows},
     )
 

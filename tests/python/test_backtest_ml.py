@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 from test_ml import FEATURES, TIERS, rfm_frame
 
 from clv_warehouse import backtest_ml
@@ -50,6 +51,22 @@ def test_scores_the_customers_at_the_cutoff_from_known_labels_only():
         scrambled, backtest_cutoff=cutoff, churn_task=CHURN, value_task=VALUE
     )
     pd.testing.assert_frame_equal(scores, again)
+
+
+def test_input_columns_are_all_it_reads():
+    """The dbt model loads only input_columns(): the scores on that projection
+    equal the scores on every column, and one column fewer fails."""
+    data = frame()
+    data["unused_text"] = "x"
+    cutoff = sorted(data["cutoff_date"].unique())[-1]
+    columns = backtest_ml.input_columns(CHURN, VALUE)
+    assert "unused_text" not in columns and "is_label_matured" not in columns
+    kwargs = dict(backtest_cutoff=cutoff, churn_task=CHURN, value_task=VALUE)
+    full = backtest_ml.score_at_backtest(data, **kwargs)
+    narrow = backtest_ml.score_at_backtest(data[columns], **kwargs)
+    pd.testing.assert_frame_equal(full, narrow)
+    with pytest.raises(KeyError):
+        backtest_ml.score_at_backtest(data[columns[:-1]], **kwargs)
 
 
 def test_too_short_a_history_gives_no_scores():
