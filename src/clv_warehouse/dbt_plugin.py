@@ -4,9 +4,19 @@
 usable input and the one-line problem otherwise, so the SQL model
 ``stg_input__validated`` can stop the build with ``error(...)``: dbt then prints
 one line naming the file and the problem, never a Python traceback.
+
+It also caps the thread pools of the Python models' numerical libraries (OpenMP:
+scikit-learn's histogram boosting and k-means; BLAS) at ``CLV_ML_THREADS``
+threads, 1 by default: dbt already runs nodes side by side (``threads: 2``), and
+OpenMP workers that spin-wait for a core held by another node slowed them down.
+At 10M lines, the ML backtest beside a 2-thread DuckDB query took 17.5 s with 2
+OpenMP threads and 9.6 s with 1 (8.8 s alone with 2). ``OMP_NUM_THREADS`` or
+``OPENBLAS_NUM_THREADS`` set by the user win.
 """
 
 from __future__ import annotations
+
+import os
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
@@ -27,7 +37,36 @@ def _files(input_path):
     return landing.list_input_files(input_path or "")
 
 
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def limit_library_threads() -> int:
+    """Cap OpenMP/BLAS pools at ``CLV_ML_THREADS`` (default 1); returns the cap.
+
+    The environment covers libraries loaded later (libgomp reads it when it
+    loads); threadpoolctl covers the ones already loaded."""
+    raw = os.environ.get("CLV_ML_THREADS", "1")
+    try:
+        threads = int(raw)
+        if threads < 1:
+            raise ValueError
+    except ValueError:
+        raise ValueError(
+            f"CLV_ML_THREADS must be a positive integer, got {raw!r}"
+        ) from None
+    for variable in THREAD_VARIABLES:
+        os.environ.setdefault(variable, str(threads))
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=int(os.environ["OMP_NUM_THREADS"]), user_api="openmp")
+    threadpool_limits(limits=int(os.environ["OPENBLAS_NUM_THREADS"]), user_api="blas")
+    return threads
+
+
 class Plugin(BasePlugin):
+    def initialize(self, plugin_config):
+        limit_library_threads()
+
     def configure_connection(self, conn):
         conn.create_function(
             "clv_check_input",
