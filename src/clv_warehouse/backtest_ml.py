@@ -74,6 +74,8 @@ def score_at_backtest(
                 ),
                 str(cutoff.date()),
                 str(seed),
+                ml.recipe(churn_spec),
+                ml.recipe(value_spec),
             ]
         ).encode()
     ).hexdigest()

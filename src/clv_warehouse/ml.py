@@ -445,6 +445,25 @@ def make_pipeline(algorithm: str, *, seed: int = 42) -> Pipeline:
     raise ValueError(f"unknown algorithm {algorithm!r}; expected one of {CANDIDATES}")
 
 
+def recipe(spec: TaskSpec) -> str:
+    """What besides the data and the seed decides what :func:`train` fits: the
+    spec, scikit-learn's version and every candidate's estimators with their
+    parameters. A fingerprint ingredient: a build that reuses earlier output
+    must notice a changed algorithm, not only changed rows."""
+    import sklearn
+
+    parts = [repr(spec), f"scikit-learn {sklearn.__version__}"]
+    for algorithm in spec.candidates:
+        for step_name, step in make_pipeline(algorithm).steps:
+            params = sorted(
+                (k, repr(v))
+                for k, v in step.get_params(deep=False).items()
+                if k != "random_state"
+            )
+            parts.append(f"{algorithm}.{step_name}={type(step).__name__}{params}")
+    return "|".join(parts)
+
+
 def _ordered_proba(model: Pipeline, x: pd.DataFrame, spec: TaskSpec) -> np.ndarray:
     """predict_proba with columns in spec order (binary: positive class only)."""
     proba = model.predict_proba(x)

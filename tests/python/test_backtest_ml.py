@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from test_ml import FEATURES, TIERS, rfm_frame
 
-from clv_warehouse import backtest_ml
+from clv_warehouse import backtest_ml, ml
 
 CHURN = {
     "name": "churn",
@@ -78,7 +78,7 @@ def test_too_short_a_history_gives_no_scores():
     assert scores.empty
 
 
-def test_unchanged_inputs_reuse_the_previous_scores():
+def test_unchanged_inputs_reuse_the_previous_scores(monkeypatch):
     data = frame()
     cutoff = sorted(data["cutoff_date"].unique())[-1]
     first = backtest_ml.score_at_backtest(
@@ -93,6 +93,18 @@ def test_unchanged_inputs_reuse_the_previous_scores():
         previous=marked,
     )
     assert (reused["churn_probability"] == -1.0).all()
+    # the same rows with another algorithm setting are not reused
+    boosted = dict(CHURN, candidates=["gradient_boosting"])
+    kwargs = dict(backtest_cutoff=cutoff, churn_task=boosted, value_task=VALUE)
+    marked_boosted = backtest_ml.score_at_backtest(data, **kwargs).assign(
+        churn_probability=-1.0
+    )
+    same = backtest_ml.score_at_backtest(data, **kwargs, previous=marked_boosted)
+    assert (same["churn_probability"] == -1.0).all()
+    monkeypatch.setitem(ml.GRADIENT_BOOSTING_PARAMS, "max_iter", 50)
+    other = backtest_ml.score_at_backtest(data, **kwargs, previous=marked_boosted)
+    assert other["churn_probability"].between(0, 1).all()
+    monkeypatch.undo()
     changed = data.copy()
     changed.loc[changed.index[0], "frequency"] += 1
     retrained = backtest_ml.score_at_backtest(
