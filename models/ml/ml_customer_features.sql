@@ -47,6 +47,15 @@ cutoffs as (
 
 ),
 
+{# BG/NBD fitted at each cutoff on the history before it; a cutoff it could
+   not be fitted at gives null probabilistic features #}
+bgnbd_parameters as (
+
+    select * from {{ ref('ml_bgnbd_at_cutoffs') }}
+    where r is not null and not isnan(r)
+
+),
+
 purchase_gaps as (
 
     select
@@ -288,6 +297,17 @@ features as (
             coalesce(customer_countries.country = feature_references.home_country, true)
             as integer
         ) as is_home_country,
+        {%- set x = 'combined.purchase_day_count - 1' %}
+        {%- set t_x = '(combined.last_purchase_date - combined.first_purchase_date) / 7.0' %}
+        {%- set t_obs = '(cutoffs.cutoff_date - 1 - combined.first_purchase_date) / 7.0' %}
+        round({{ bgnbd_prob_alive(x, t_x, t_obs, 'bgnbd_parameters') }}, 4)
+            as bgnbd_prob_alive,
+        round(
+            {{ bgnbd_prob_no_purchase(
+                x, t_x, t_obs, var('churn_window_days') ~ ' / 7.0', 'bgnbd_parameters'
+            ) }},
+            4
+        ) as bgnbd_prob_no_purchase,
 
         ---------- numerics: label window
         cutoffs.label_window_days,
@@ -326,6 +346,8 @@ features as (
         on combined.customer_id = customer_countries.customer_id
     left join feature_references
         on true
+    left join bgnbd_parameters
+        on combined.cutoff_id = bgnbd_parameters.cutoff_id
 
 )
 

@@ -166,3 +166,92 @@ def score_at_cutoffs(
     if not frames:
         return pd.DataFrame(columns=SCORE_COLUMNS)
     return pd.concat(frames, ignore_index=True)
+
+
+ML_PARAMETER_COLUMNS = [
+    "cutoff_id",
+    "r",
+    "alpha",
+    "a",
+    "b",
+    "log_likelihood",
+    "customer_count",
+    "is_converged",
+    "fit_problem",
+    "time_unit_days",
+    "input_fingerprint",
+]
+
+
+def fit_bgnbd_at_ml_cutoffs(
+    grouped: pd.DataFrame, previous: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """BG/NBD parameters at every ML cutoff, one row per cutoff.
+
+    ``grouped``: ml_bgnbd_inputs rows (cutoff_id, frequency, recency_span_days,
+    tenure_days, customer_count), identical whole-day triples already counted
+    together; the fit weights each row by its count. A cutoff whose rows are
+    those of ``previous`` (last build's output) keeps its parameters. A cutoff
+    the model cannot be fitted at (no repeat buyer yet) gets null parameters
+    and the reason in ``fit_problem``: the features computed from it are then
+    null, which the models read as 0, instead of the build failing."""
+    rows = []
+    grouped = grouped.sort_values(
+        ["cutoff_id", "frequency", "recency_span_days", "tenure_days"], kind="stable"
+    )
+    for cutoff_id, group in grouped.groupby("cutoff_id", sort=True):
+        frame = group[
+            ["frequency", "recency_span_days", "tenure_days", "customer_count"]
+        ].reset_index(drop=True)
+        fingerprint = fingerprints.columns_digest(frame)
+        kept = fingerprints.reuse_if_unchanged(
+            None if previous is None else previous[previous["cutoff_id"] == cutoff_id],
+            fingerprint,
+            ML_PARAMETER_COLUMNS,
+        )
+        if kept is not None:
+            rows.extend(kept.to_dict("records"))
+            continue
+        row = {
+            "cutoff_id": cutoff_id,
+            "customer_count": int(frame["customer_count"].sum()),
+            "time_unit_days": TIME_UNIT_DAYS,
+            "input_fingerprint": fingerprint,
+            "fit_problem": None,
+        }
+        try:
+            params = probabilistic.fit_bgnbd(
+                frame["frequency"].astype(float),
+                frame["recency_span_days"].astype(float) / TIME_UNIT_DAYS,
+                frame["tenure_days"].astype(float) / TIME_UNIT_DAYS,
+                weights=frame["customer_count"].astype(float),
+            )
+        except ValueError as exc:  # e.g. no repeat buyer before an early cutoff
+            log.warning("BG/NBD not fitted at ML cutoff %s: %s", cutoff_id, exc)
+            row.update(
+                {k: None for k in ("r", "alpha", "a", "b", "log_likelihood")},
+                is_converged=False,
+                fit_problem=str(exc).splitlines()[0],
+            )
+        else:
+            row.update(
+                r=params.r,
+                alpha=params.alpha,
+                a=params.a,
+                b=params.b,
+                log_likelihood=params.log_likelihood,
+                is_converged=bool(params.converged),
+            )
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=ML_PARAMETER_COLUMNS)
+    return frame.astype(
+        {
+            "cutoff_id": str,
+            **{c: float for c in ("r", "alpha", "a", "b", "log_likelihood")},
+            "customer_count": "int64",
+            "is_converged": bool,
+            "time_unit_days": float,
+            "fit_problem": "string",
+            "input_fingerprint": str,
+        }
+    )
