@@ -292,6 +292,47 @@ def test_sql_cluster_assignment_equals_python(cdnow_warehouse):
     assert (sql["cluster_id"].to_numpy() == python.to_numpy()).all()
 
 
+def test_sql_bgnbd_features_equal_python(cdnow_warehouse):
+    """ml_customer_features' BG/NBD columns (SQL closed forms, macros/bgnbd.sql)
+    equal clv_warehouse.probabilistic with the parameters fitted at each ML
+    cutoff, on every (cutoff, customer) row, to the 4 stored decimals."""
+    import numpy as np
+
+    from clv_warehouse import probabilistic
+
+    con = duckdb.connect(str(cdnow_warehouse), read_only=True)
+    try:
+        rows = con.execute(
+            "select features.cutoff_id, features.frequency, features.recency_days, "
+            "features.tenure_days, features.bgnbd_prob_alive, "
+            "features.bgnbd_prob_no_purchase, params.r, params.alpha, params.a, "
+            "params.b from ml.ml_customer_features as features "
+            "inner join ml.ml_bgnbd_at_cutoffs as params using (cutoff_id)"
+        ).df()
+        total = con.execute("select count(*) from ml.ml_customer_features").fetchall()
+    finally:
+        con.close()
+    assert len(rows) == total[0][0] > 100_000  # every row has its cutoff's fit
+    assert rows["bgnbd_prob_alive"].notna().all()
+    for _, group in rows.groupby("cutoff_id"):
+        first = group.iloc[0]
+        params = probabilistic.BgNbdParams(
+            r=first.r, alpha=first.alpha, a=first.a, b=first.b
+        )
+        x = group["frequency"] - 1
+        t_obs = group["tenure_days"] / 7
+        t_x = (group["tenure_days"] - group["recency_days"]) / 7
+        alive = probabilistic.bgnbd_prob_alive(params, x, t_x, t_obs)
+        none = probabilistic.bgnbd_prob_no_purchase(params, 90 / 7, x, t_x, t_obs)
+        for python, sql in (
+            (alive, "bgnbd_prob_alive"),
+            (none, "bgnbd_prob_no_purchase"),
+        ):
+            diff = np.abs(np.round(python, 4) - group[sql].to_numpy())
+            # equal, but for a last-bit difference on a rounding boundary
+            assert (diff <= 1.0001e-4).all() and (diff > 1e-9).mean() < 1e-3
+
+
 def probe_macros(path) -> list[str]:
     """Call the prediction macros from a fresh `python -I` (no project code) on a
     read-only connection; returns the two row counts it printed."""

@@ -98,3 +98,62 @@ def test_a_cutoff_with_unchanged_input_keeps_last_builds_parameters(summaries):
     assert (
         clv_models.fit_at_cutoffs(shuffled, previous=previous)["parameter_value"] == -1
     ).all()
+
+
+def grouped_inputs(summaries: pd.DataFrame) -> pd.DataFrame:
+    """ml_bgnbd_inputs' shape: identical (x, span, tenure) triples counted."""
+    return (
+        summaries.groupby(
+            ["cutoff_id", "frequency", "recency_span_days", "tenure_days"],
+            as_index=False,
+        )
+        .size()
+        .rename(columns={"size": "customer_count"})
+    )
+
+
+def test_ml_cutoff_fit_on_grouped_rows_equals_the_per_customer_fit(summaries):
+    params = clv_models.fit_bgnbd_at_ml_cutoffs(grouped_inputs(summaries))
+    assert list(params.columns) == clv_models.ML_PARAMETER_COLUMNS
+    assert list(params["cutoff_id"]) == ["backtest", "scoring"]
+    assert params["is_converged"].all() and params["fit_problem"].isna().all()
+    assert (params["customer_count"] == 4000).all()
+    one = summaries[summaries["cutoff_id"] == "backtest"]
+    direct = probabilistic.fit_bgnbd(
+        one["frequency"].astype(float),
+        one["recency_span_days"] / clv_models.TIME_UNIT_DAYS,
+        one["tenure_days"] / clv_models.TIME_UNIT_DAYS,
+    )
+    row = params.iloc[0]
+    for name in ("r", "alpha", "a", "b"):
+        assert row[name] == pytest.approx(getattr(direct, name), rel=1e-4)
+
+
+def test_ml_cutoff_fit_keeps_unchanged_cutoffs_and_survives_an_unfittable_one(
+    summaries,
+):
+    grouped = grouped_inputs(summaries)
+    first = clv_models.fit_bgnbd_at_ml_cutoffs(grouped)
+    marked = first.assign(r=-1.0)  # shows where last build's rows are kept
+    # a new early cutoff whose customers all bought once: not identifiable
+    early = pd.DataFrame(
+        {
+            "cutoff_id": "early",
+            "frequency": [0, 0],
+            "recency_span_days": [0, 0],
+            "tenure_days": [10, 20],
+            "customer_count": [5, 3],
+        }
+    )
+    changed = grouped.copy()
+    changed.loc[changed["cutoff_id"] == "scoring", "customer_count"] += 1
+    again = clv_models.fit_bgnbd_at_ml_cutoffs(
+        pd.concat([changed, early], ignore_index=True), previous=marked
+    ).set_index("cutoff_id")
+    assert again.loc["backtest", "r"] == -1.0  # unchanged: kept
+    assert again.loc["scoring", "r"] > 0  # changed: refitted
+    assert pd.isna(again.loc["early", "r"]) and not again.loc["early", "is_converged"]
+    assert (
+        "at least one customer with frequency > 0" in again.loc["early", "fit_problem"]
+    )
+    assert again.loc["early", "customer_count"] == 8
