@@ -9,7 +9,9 @@ stored parameters compare directly with the published CDNOW estimates.
 from __future__ import annotations
 
 import logging
+import zlib
 
+import numpy as np
 import pandas as pd
 
 from clv_warehouse import fingerprints, probabilistic
@@ -183,8 +185,15 @@ ML_PARAMETER_COLUMNS = [
 ]
 
 
+ML_MAX_FIT_CUSTOMERS = 25_000
+
+
 def fit_bgnbd_at_ml_cutoffs(
-    grouped: pd.DataFrame, previous: pd.DataFrame | None = None
+    grouped: pd.DataFrame,
+    previous: pd.DataFrame | None = None,
+    *,
+    max_fit_customers: int = ML_MAX_FIT_CUSTOMERS,
+    seed: int = 42,
 ) -> pd.DataFrame:
     """BG/NBD parameters at every ML cutoff, one row per cutoff.
 
@@ -194,7 +203,13 @@ def fit_bgnbd_at_ml_cutoffs(
     those of ``previous`` (last build's output) keeps its parameters. A cutoff
     the model cannot be fitted at (no repeat buyer yet) gets null parameters
     and the reason in ``fit_problem``: the features computed from it are then
-    null, which the models read as 0, instead of the build failing."""
+    null, which the models read as 0, instead of the build failing.
+
+    A cutoff with more than ``max_fit_customers`` customers is fitted on a
+    seeded sample of about that many (each row's count thinned binomially):
+    the parameters describe the population, and at 10M lines (86k customers,
+    23 cutoffs) the whole-population fits took 10 s of the build.
+    ``customer_count`` stays the whole population."""
     rows = []
     grouped = grouped.sort_values(
         ["cutoff_id", "frequency", "recency_span_days", "tenure_days"], kind="stable"
@@ -203,7 +218,12 @@ def fit_bgnbd_at_ml_cutoffs(
         frame = group[
             ["frequency", "recency_span_days", "tenure_days", "customer_count"]
         ].reset_index(drop=True)
-        fingerprint = fingerprints.columns_digest(frame)
+        total = int(frame["customer_count"].sum())
+        sampled = total > max_fit_customers
+        fingerprint = fingerprints.columns_digest(
+            frame.assign(sample=f"{max_fit_customers}|{seed}" if sampled else ""),
+            {"sample"},
+        )
         kept = fingerprints.reuse_if_unchanged(
             None if previous is None else previous[previous["cutoff_id"] == cutoff_id],
             fingerprint,
@@ -212,9 +232,13 @@ def fit_bgnbd_at_ml_cutoffs(
         if kept is not None:
             rows.extend(kept.to_dict("records"))
             continue
+        weights = frame["customer_count"].to_numpy(dtype=np.int64)
+        if sampled:
+            rng = np.random.default_rng([seed, zlib.crc32(str(cutoff_id).encode())])
+            weights = rng.binomial(weights, max_fit_customers / total)
         row = {
             "cutoff_id": cutoff_id,
-            "customer_count": int(frame["customer_count"].sum()),
+            "customer_count": total,
             "time_unit_days": TIME_UNIT_DAYS,
             "input_fingerprint": fingerprint,
             "fit_problem": None,
@@ -224,7 +248,7 @@ def fit_bgnbd_at_ml_cutoffs(
                 frame["frequency"].astype(float),
                 frame["recency_span_days"].astype(float) / TIME_UNIT_DAYS,
                 frame["tenure_days"].astype(float) / TIME_UNIT_DAYS,
-                weights=frame["customer_count"].astype(float),
+                weights=weights.astype(float),
             )
         except ValueError as exc:  # e.g. no repeat buyer before an early cutoff
             log.warning("BG/NBD not fitted at ML cutoff %s: %s", cutoff_id, exc)

@@ -157,3 +157,17 @@ def test_ml_cutoff_fit_keeps_unchanged_cutoffs_and_survives_an_unfittable_one(
         "at least one customer with frequency > 0" in again.loc["early", "fit_problem"]
     )
     assert again.loc["early", "customer_count"] == 8
+
+
+def test_ml_cutoff_fit_samples_large_cutoffs_reproducibly(summaries):
+    grouped = grouped_inputs(summaries)
+    full = clv_models.fit_bgnbd_at_ml_cutoffs(grouped).set_index("cutoff_id")
+    sampled = clv_models.fit_bgnbd_at_ml_cutoffs(grouped, max_fit_customers=1500)
+    again = clv_models.fit_bgnbd_at_ml_cutoffs(grouped, max_fit_customers=1500)
+    pd.testing.assert_frame_equal(sampled, again)
+    sampled = sampled.set_index("cutoff_id")
+    assert (sampled["customer_count"] == 4000).all()  # the population, not the sample
+    assert (sampled["r"] != full["r"]).all()  # fitted on fewer customers
+    assert sampled["r"].to_numpy() == pytest.approx(full["r"].to_numpy(), rel=0.3)
+    # the sample setting is part of the fingerprint: no reuse across settings
+    assert (sampled["input_fingerprint"] != full["input_fingerprint"]).all()
