@@ -27,6 +27,7 @@ customers as (
 
     select
         cutoffs.cutoff_id,
+        cutoffs.cutoff_date,
         activity.customer_id,
         count(*) - 1 as frequency,
         max(activity.activity_date) - min(activity.activity_date)
@@ -36,7 +37,7 @@ customers as (
     from cutoffs
     inner join activity
         on cutoffs.cutoff_date > activity.activity_date
-    group by cutoffs.cutoff_id, cutoffs.cutoff_date, activity.customer_id
+    group by 1, 2, 3
 
 ),
 

@@ -298,8 +298,10 @@ features as (
             as integer
         ) as is_home_country,
         {%- set x = 'combined.purchase_day_count - 1' %}
-        {%- set t_x = '(combined.last_purchase_date - combined.first_purchase_date) / 7.0' %}
-        {%- set t_obs = '(cutoffs.cutoff_date - 1 - combined.first_purchase_date) / 7.0' %}
+        {%- set t_x = '(combined.last_purchase_date'
+            ~ ' - combined.first_purchase_date) / 7.0' %}
+        {%- set t_obs = '(cutoffs.cutoff_date - 1'
+            ~ ' - combined.first_purchase_date) / 7.0' %}
         round({{ bgnbd_prob_alive(x, t_x, t_obs, 'bgnbd_parameters') }}, 4)
             as bgnbd_prob_alive,
         round(

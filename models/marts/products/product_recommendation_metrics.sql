@@ -3,7 +3,8 @@
     customer bought in the holdout, in the way Dynamics 365 Customer Insights
     grades its product recommendations: Success@K = share of customers who
     bought a product they had not bought before (the evaluated customers, the
-    same for every method) and bought at least one of their K recommendations; precision@K = hits / K. item_to_item vs the
+    same for every method) and bought at least one of their K
+    recommendations; precision@K = hits / K. item_to_item vs the
     top_sellers baseline.
 -#}
 with
@@ -29,34 +30,44 @@ lines as (
 
 ),
 
-history as (
+{# each (customer, product)'s first purchase: bought before the cutoff =
+   history; first bought in the holdout = new in the holdout (one group-by
+   instead of two distinct scans and an anti-join) #}
+first_bought as (
 
-    select distinct
-        lines.customer_id,
-        lines.product_id
+    select
+        customer_id,
+        product_id,
+        min(cast(invoiced_at as date)) as first_bought_on
 
     from lines
+    group by 1, 2
+
+),
+
+history as (
+
+    select
+        first_bought.customer_id,
+        first_bought.product_id
+
+    from first_bought
     cross join cutoffs
-    where cast(lines.invoiced_at as date) < cutoffs.cutoff_date
+    where first_bought.first_bought_on < cutoffs.cutoff_date
 
 ),
 
 holdout_new as (
 
-    select distinct
-        lines.customer_id,
-        lines.product_id
+    select
+        first_bought.customer_id,
+        first_bought.product_id
 
-    from lines
+    from first_bought
     cross join cutoffs
-    left join history
-        on
-            lines.customer_id = history.customer_id
-            and lines.product_id = history.product_id
     where
-        cast(lines.invoiced_at as date) >= cutoffs.cutoff_date
-        and cast(lines.invoiced_at as date) <= cutoffs.holdout_end_date
-        and history.product_id is null
+        first_bought.first_bought_on >= cutoffs.cutoff_date
+        and first_bought.first_bought_on <= cutoffs.holdout_end_date
 
 ),
 
@@ -64,8 +75,7 @@ evaluated_customers as (
 
     select distinct holdout_new.customer_id
     from holdout_new
-    inner join history
-        on holdout_new.customer_id = history.customer_id
+    where holdout_new.customer_id in (select history.customer_id from history)
 
 ),
 
