@@ -660,14 +660,10 @@ def top_factors(
         coef = estimator.coef_
         # Binary: one row of coefficients, those of the positive class.
         contrib = z * coef[0] if coef.shape[0] == 1 else z * coef[target_idx]
+    elif isinstance(estimator, HistGradientBoostingClassifier):
+        contrib = _histogram_occlusion(estimator, x, target_idx)
     else:
-        base = proba[rows, target_idx]
-        contrib = np.empty((len(x), len(spec.features)))
-        means = x.mean(axis=0)
-        for j, feature in enumerate(spec.features):
-            occluded = x.copy()
-            occluded[feature] = means[feature]
-            contrib[:, j] = base - model.predict_proba(occluded)[rows, target_idx]
+        contrib = _occlusion(model, x, target_idx)
     order = np.argsort(-contrib, axis=1, kind="stable")[:, :k]
     names = np.asarray(spec.features, dtype=object)
     out = pd.DataFrame({"customer_id": frame["customer_id"].to_numpy()})
@@ -678,6 +674,87 @@ def top_factors(
             np.where(positive.astype(bool), names[idx], None), dtype="str"
         )
     return out
+
+
+def _occlusion(model: Pipeline, x: pd.DataFrame, target_idx: np.ndarray) -> np.ndarray:
+    """p(x) - p(x with feature j at the mean of the rows), per row and feature:
+    one predict_proba per feature."""
+    rows = np.arange(len(x))
+    base = model.predict_proba(x)[rows, target_idx]
+    contrib = np.empty((len(x), x.shape[1]))
+    means = x.mean(axis=0)
+    for j, feature in enumerate(x.columns):
+        occluded = x.copy()
+        occluded[feature] = means[feature]
+        contrib[:, j] = base - model.predict_proba(occluded)[rows, target_idx]
+    return contrib
+
+
+def _tree_leaf_values(predictor: Any, columns: np.ndarray) -> np.ndarray:
+    """The value of the leaf each row reaches in one histogram-boosting tree
+    (``x <= threshold`` goes left; prepared features have no NaN).
+    ``columns``: the features as rows (feature x row, C order)."""
+    nodes = predictor.nodes
+    is_leaf, value = nodes["is_leaf"], nodes["value"]
+    feature, threshold = nodes["feature_idx"], nodes["num_threshold"]
+    left, right = nodes["left"], nodes["right"]
+    out = np.empty(columns.shape[1])
+
+    def visit(node: int, rows: np.ndarray) -> None:
+        if is_leaf[node]:
+            out[rows] = value[node]
+            return
+        goes_left = columns[feature[node], rows] <= threshold[node]
+        visit(int(left[node]), rows[goes_left])
+        visit(int(right[node]), rows[~goes_left])
+
+    visit(0, np.arange(columns.shape[1]))
+    return out
+
+
+def _histogram_occlusion(
+    estimator: HistGradientBoostingClassifier, x: pd.DataFrame, target_idx: np.ndarray
+) -> np.ndarray:
+    """What :func:`_occlusion` computes, for histogram boosting, with the same
+    floats: each tree's leaf values are found once, and occluding feature j
+    re-evaluates only the trees that split on j; the raw scores are then summed
+    tree by tree from the prior, as scikit-learn sums them. At 10M lines (86k
+    customers, 22 features, 100 trees) the 23 predict_proba calls took 6-8 s."""
+    values = x.to_numpy(dtype=np.float64)
+    columns = np.ascontiguousarray(values.T)
+    predictors = estimator._predictors  # [round][class]
+    baseline = np.asarray(estimator._baseline_prediction).reshape(-1)
+    n_classes = len(baseline)
+    leaves = [[_tree_leaf_values(p, columns) for p in rounds] for rounds in predictors]
+    splits_on = [
+        [set(p.nodes["feature_idx"][p.nodes["is_leaf"] == 0].tolist()) for p in rounds]
+        for rounds in predictors
+    ]
+
+    def probabilities(tree_values) -> np.ndarray:
+        raw = np.zeros((len(values), n_classes))
+        raw += baseline
+        for rounds in tree_values:
+            for k in range(n_classes):
+                raw[:, k] += rounds[k]
+        return estimator._loss.predict_proba(raw)  # as HistGB.predict_proba does
+
+    rows = np.arange(len(values))
+    base = probabilities(leaves)[rows, target_idx]
+    means = x.mean(axis=0).to_numpy()  # the same means as _occlusion
+    contrib = np.empty((len(values), values.shape[1]))
+    for j in range(values.shape[1]):
+        occluded = columns.copy()
+        occluded[j] = means[j]
+        swapped = [
+            [
+                _tree_leaf_values(p, occluded) if j in used[k] else leaves[i][k]
+                for k, p in enumerate(rounds)
+            ]
+            for i, (rounds, used) in enumerate(zip(predictors, splits_on, strict=True))
+        ]
+        contrib[:, j] = base - probabilities(swapped)[rows, target_idx]
+    return contrib
 
 
 def evaluate(model: Pipeline, frame: pd.DataFrame, spec: TaskSpec) -> dict[str, float]:

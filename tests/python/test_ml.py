@@ -287,3 +287,21 @@ def test_reuse_if_unchanged_only_when_every_row_has_the_fingerprint():
     )
     older_layout = previous.drop(columns="input_fingerprint")
     assert fingerprints.reuse_if_unchanged(older_layout, "f1", ["customer_id"]) is None
+
+
+@pytest.mark.parametrize("task", ["churn", "tier"])
+def test_histogram_occlusion_equals_predict_proba_occlusion(frame, task):
+    """The fast occlusion for histogram boosting (leaf values reused, only the
+    trees that split on a feature re-evaluated) gives the contributions of one
+    predict_proba per occluded feature, float for float."""
+    spec = (churn_spec if task == "churn" else tier_spec)(
+        candidates=["gradient_boosting"]
+    )
+    model = ml.train(frame, spec).model
+    x = ml.prepare_features(frame.head(400), spec)
+    proba = model.predict_proba(x)
+    target = np.full(len(x), 1) if task == "churn" else np.argmax(proba, axis=1)
+    fast = ml._histogram_occlusion(model.named_steps["model"], x, target)
+    slow = ml._occlusion(model, x, target)
+    assert fast.shape == (400, len(spec.features))
+    assert np.array_equal(fast, slow)
