@@ -87,22 +87,43 @@ def _double(value: float) -> str:
     return text if "e" in text else text + "E0"
 
 
-def _tree_sql(tree: Any, columns: Sequence[str], scale: float) -> str:
-    """One tree of exact gradient boosting as nested CASE: ``x <= threshold``
-    goes left, as in scikit-learn; each leaf is ``scale * value`` computed here
-    in float64, which is the term scikit-learn adds for that tree."""
-    t = tree.tree_
+def _nested_case(
+    columns: Sequence[str],
+    feature: np.ndarray,
+    threshold: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    is_leaf: np.ndarray,
+    leaf_value: np.ndarray,
+) -> str:
+    """One binary tree, given as node arrays, as nested CASE: ``x <= threshold``
+    goes left, as in scikit-learn."""
 
     def node(i: int) -> str:
-        left, right = t.children_left[i], t.children_right[i]
-        if left == -1:
-            return _double(scale * float(t.value[i].ravel()[0]))
+        if is_leaf[i]:
+            return _double(leaf_value[i])
         return (
-            f"CASE WHEN {columns[t.feature[i]]} <= {_double(t.threshold[i])} "
-            f"THEN {node(left)} ELSE {node(right)} END"
+            f"CASE WHEN {columns[feature[i]]} <= {_double(threshold[i])} "
+            f"THEN {node(int(left[i]))} ELSE {node(int(right[i]))} END"
         )
 
     return node(0)
+
+
+def _tree_sql(tree: Any, columns: Sequence[str], scale: float) -> str:
+    """One tree of exact gradient boosting; each leaf is ``scale * value``
+    computed here in float64, which is the term scikit-learn adds for it."""
+    t = tree.tree_
+    values = np.asarray(t.value, dtype=np.float64).reshape(t.node_count, -1)[:, 0]
+    return _nested_case(
+        columns,
+        t.feature,
+        t.threshold,
+        t.children_left,
+        t.children_right,
+        t.children_left == -1,
+        scale * values,
+    )
 
 
 def _histogram_tree_sql(predictor: Any, columns: Sequence[str]) -> str:
@@ -112,17 +133,15 @@ def _histogram_tree_sql(predictor: Any, columns: Sequence[str]) -> str:
     nodes = predictor.nodes
     if nodes["is_categorical"].any():
         raise ValueError("categorical splits cannot be compiled to SQL")
-
-    def node(i: int) -> str:
-        n = nodes[i]
-        if n["is_leaf"]:
-            return _double(n["value"])
-        return (
-            f"CASE WHEN {columns[n['feature_idx']]} <= {_double(n['num_threshold'])} "
-            f"THEN {node(int(n['left']))} ELSE {node(int(n['right']))} END"
-        )
-
-    return node(0)
+    return _nested_case(
+        columns,
+        nodes["feature_idx"],
+        nodes["num_threshold"],
+        nodes["left"],
+        nodes["right"],
+        nodes["is_leaf"].astype(bool),
+        nodes["value"],
+    )
 
 
 def _raw_scores(model: Pipeline, columns: Sequence[str]) -> list[str]:
