@@ -11,6 +11,7 @@ future spend of each tier in the training rows). It predicts no counts.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 
@@ -119,17 +120,5 @@ def input_columns(churn_task: dict, value_task: dict) -> list[str]:
 
 
 def _one_validation_cutoff(task: dict) -> ml.TaskSpec:
-    spec = registry.task_spec(task)
-    return ml.TaskSpec.from_dict(
-        {
-            "name": spec.name,
-            "target": spec.target,
-            "problem_type": spec.problem_type,
-            "features": list(spec.features),
-            "sql_function": spec.sql_function,
-            "candidates": list(spec.candidates),
-            "primary_metric": spec.primary_metric,
-            "classes": list(spec.classes),
-            "validation_cutoffs": 1,
-        }
-    )
+    """The task's spec with the latest matured cutoff alone as validation."""
+    return dataclasses.replace(registry.task_spec(task), validation_cutoffs=1)

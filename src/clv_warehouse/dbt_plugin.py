@@ -40,26 +40,32 @@ def _files(input_path):
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
+def _thread_count(variable: str, raw: str) -> int:
+    try:
+        threads = int(raw)
+    except ValueError:
+        threads = 0
+    if threads < 1:
+        raise ValueError(f"{variable} must be a positive integer, got {raw!r}")
+    return threads
+
+
 def limit_library_threads() -> int:
     """Cap OpenMP/BLAS pools at ``CLV_ML_THREADS`` (default 1); returns the cap.
 
     The environment covers libraries loaded later (libgomp reads it when it
     loads); threadpoolctl covers the ones already loaded."""
-    raw = os.environ.get("CLV_ML_THREADS", "1")
-    try:
-        threads = int(raw)
-        if threads < 1:
-            raise ValueError
-    except ValueError:
-        raise ValueError(
-            f"CLV_ML_THREADS must be a positive integer, got {raw!r}"
-        ) from None
+    threads = _thread_count("CLV_ML_THREADS", os.environ.get("CLV_ML_THREADS", "1"))
     for variable in THREAD_VARIABLES:
         os.environ.setdefault(variable, str(threads))
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(limits=int(os.environ["OMP_NUM_THREADS"]), user_api="openmp")
-    threadpool_limits(limits=int(os.environ["OPENBLAS_NUM_THREADS"]), user_api="blas")
+    for variable, api in (
+        ("OMP_NUM_THREADS", "openmp"),
+        ("OPENBLAS_NUM_THREADS", "blas"),
+    ):
+        limit = _thread_count(variable, os.environ[variable])
+        threadpool_limits(limits=limit, user_api=api)
     return threads
 
 

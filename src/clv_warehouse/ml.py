@@ -661,9 +661,9 @@ def top_factors(
         # Binary: one row of coefficients, those of the positive class.
         contrib = z * coef[0] if coef.shape[0] == 1 else z * coef[target_idx]
     elif isinstance(estimator, HistGradientBoostingClassifier):
-        contrib = _histogram_occlusion(estimator, x, target_idx)
+        contrib = _histogram_occlusion(estimator, x, target_idx, proba)
     else:
-        contrib = _occlusion(model, x, target_idx)
+        contrib = _occlusion(model, x, target_idx, proba)
     order = np.argsort(-contrib, axis=1, kind="stable")[:, :k]
     names = np.asarray(spec.features, dtype=object)
     out = pd.DataFrame({"customer_id": frame["customer_id"].to_numpy()})
@@ -676,11 +676,13 @@ def top_factors(
     return out
 
 
-def _occlusion(model: Pipeline, x: pd.DataFrame, target_idx: np.ndarray) -> np.ndarray:
+def _occlusion(
+    model: Pipeline, x: pd.DataFrame, target_idx: np.ndarray, proba: np.ndarray
+) -> np.ndarray:
     """p(x) - p(x with feature j at the mean of the rows), per row and feature:
-    one predict_proba per feature."""
+    one predict_proba per feature. ``proba``: ``model.predict_proba(x)``."""
     rows = np.arange(len(x))
-    base = model.predict_proba(x)[rows, target_idx]
+    base = proba[rows, target_idx]
     contrib = np.empty((len(x), x.shape[1]))
     means = x.mean(axis=0)
     for j, feature in enumerate(x.columns):
@@ -713,7 +715,10 @@ def _tree_leaf_values(predictor: Any, columns: np.ndarray) -> np.ndarray:
 
 
 def _histogram_occlusion(
-    estimator: HistGradientBoostingClassifier, x: pd.DataFrame, target_idx: np.ndarray
+    estimator: HistGradientBoostingClassifier,
+    x: pd.DataFrame,
+    target_idx: np.ndarray,
+    proba: np.ndarray,
 ) -> np.ndarray:
     """What :func:`_occlusion` computes, for histogram boosting, with the same
     floats: each tree's leaf values are found once, and occluding feature j
@@ -740,11 +745,13 @@ def _histogram_occlusion(
         return estimator._loss.predict_proba(raw)  # as HistGB.predict_proba does
 
     rows = np.arange(len(values))
-    base = probabilities(leaves)[rows, target_idx]
+    base = proba[rows, target_idx]
     means = x.mean(axis=0).to_numpy()  # the same means as _occlusion
     contrib = np.empty((len(values), values.shape[1]))
+    occluded = columns.copy()  # one feature at a time is set to its mean
     for j in range(values.shape[1]):
-        occluded = columns.copy()
+        if j:
+            occluded[j - 1] = columns[j - 1]
         occluded[j] = means[j]
         swapped = [
             [

@@ -59,3 +59,12 @@ def test_a_bad_setting_is_one_clear_error(monkeypatch):
     monkeypatch.setenv("CLV_ML_THREADS", "zero")
     with pytest.raises(ValueError, match="CLV_ML_THREADS must be a positive integer"):
         dbt_plugin.limit_library_threads()
+
+
+def test_a_bad_thread_variable_set_by_the_user_is_one_clear_error(monkeypatch):
+    monkeypatch.setenv("CLV_ML_THREADS", "1")
+    monkeypatch.setenv("OMP_NUM_THREADS", "two")
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    monkeypatch.setenv("MKL_NUM_THREADS", "1")
+    with pytest.raises(ValueError, match="OMP_NUM_THREADS must be a positive integer"):
+        dbt_plugin.limit_library_threads()
