@@ -9,7 +9,13 @@ and prints:
   sum can exceed the elapsed time), per resource type and language;
 * the top ``--top`` nodes by execution time, with the share of the summed time;
 * dbt's own per-node overhead: execution time minus the compile and execute
-  phases, summed (what "per-model dbt overhead" costs).
+  phases, summed (what "per-model dbt overhead" costs);
+* when the benchmark left ``memory.csv`` beside it (steps a and b of
+  bench/run_bench.py sample the process tree's RSS every 50 ms), the build's
+  memory peak and the nodes running at that moment, and the top nodes by the
+  largest rise of the tree's RSS while they ran (from its value when they
+  started). With dbt's 2 threads a rise can belong to the node beside it: the
+  nodes running at the same time are listed.
 
 Usage::
 
@@ -20,6 +26,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 from collections import defaultdict
@@ -36,6 +43,68 @@ def _phase_seconds(result: dict, name: str) -> float:
             end = datetime.fromisoformat(phase["completed_at"].replace("Z", "+00:00"))
             return (end - start).total_seconds()
     return 0.0
+
+
+def _window(result: dict) -> tuple[float, float] | None:
+    """The node's (start, end) as unix times: its first phase to its last."""
+    phases = [p for p in result.get("timing", []) if p.get("started_at")]
+    if not phases:
+        return None
+
+    def stamp(text: str) -> float:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+    return stamp(phases[0]["started_at"]), stamp(phases[-1]["completed_at"])
+
+
+def load_memory(path: Path) -> list[tuple[float, float]]:
+    """(unix time, tree MB) samples of memory.csv; [] when absent."""
+    if not path.exists():
+        return []
+    with path.open() as handle:
+        return [
+            (float(r["unix_time"]), float(r["tree_mb"])) for r in csv.DictReader(handle)
+        ]
+
+
+def memory_report(
+    results: list[dict],
+    samples: list[tuple[float, float]],
+    names: dict[str, str],
+    top: int,
+) -> list[str]:
+    """Lines: the peak and who ran then; the top nodes by RSS rise while running."""
+    windows = {r["unique_id"]: w for r in results if (w := _window(r))}
+    if not samples or not windows:
+        return []
+    peak_t, peak_mb = max(samples, key=lambda s: s[1])
+    start = samples[0][0]
+
+    def running(at: float) -> list[str]:
+        return [names[u] for u, (a, b) in windows.items() if a <= at <= b]
+
+    lines = [
+        f"memory: peak {peak_mb:,.0f} MB (process tree) at {peak_t - start:.1f} s, "
+        f"while running: {', '.join(running(peak_t)) or '(no node: start-up or end)'}",
+        f"top {top} nodes by RSS rise while running (MB at start -> peak, peak time):",
+    ]
+    rises = []
+    for unique_id, (a, b) in windows.items():
+        inside = [s for s in samples if a <= s[0] <= b]
+        if not inside:
+            continue
+        before = [s for s in samples if s[0] <= a]
+        at_start = before[-1][1] if before else inside[0][1]
+        t, mb = max(inside, key=lambda s: s[1])
+        others = [n for n in running(t) if n != names[unique_id]]
+        rises.append((mb - at_start, at_start, mb, t - start, names[unique_id], others))
+    for rise, at_start, mb, t, name, others in sorted(rises, key=lambda r: -r[0])[:top]:
+        beside = f"  beside: {', '.join(others)}" if others else ""
+        lines.append(
+            f"  {rise:+8,.0f}  {at_start:7,.0f} -> {mb:7,.0f} at {t:6.1f} s  "
+            f"{name}{beside}"
+        )
+    return lines
 
 
 def load(target: Path) -> tuple[dict, dict]:
@@ -117,6 +186,18 @@ def main(argv: list[str] | None = None) -> int:
             f"  {rank:2d}. {r['execution_time']:7.1f} s {share:5.1f}%  {name:<52} "
             f"{describe(r['unique_id'], node)}"
         )
+
+    names = {
+        r["unique_id"]: nodes.get(r["unique_id"], {}).get("name")
+        or r["unique_id"].split(".")[-1]
+        for r in results
+    }
+    memory = memory_report(
+        results, load_memory(args.target / "memory.csv"), names, args.top
+    )
+    if memory:
+        print()
+        print("\n".join(memory))
     return 0
 
 

@@ -63,6 +63,7 @@ import rfm_engines as _engines  # noqa: E402  (bench/ is not a package)
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 ENGINES = ROOT / "bench" / "rfm_engines.py"
+MEMORY_CSV = "memory.csv"  # steps a and b: the tree's RSS samples, in the target folder
 GNU_TIME = Path("/usr/bin/time")
 POLL_S = 0.05
 ALL_STEPS = ("c", "p", "e", "d", "b", "a")
@@ -139,9 +140,17 @@ def sample_tree(pid: int, cpu_ticks: dict[int, int]) -> int:
 
 
 def measure(
-    step: str, command: list[str], log: Path, env: dict[str, str]
+    step: str,
+    command: list[str],
+    log: Path,
+    env: dict[str, str],
+    memory_csv: Path | None = None,
 ) -> Measurement:
-    """Run command as one process tree; wall time and peak memory of the tree."""
+    """Run command as one process tree; wall time and peak memory of the tree.
+
+    With ``memory_csv``, every sample is written there too (``unix_time``,
+    ``tree_mb``): bench/profile_build.py lines them up with dbt's node timings
+    to show which nodes drove the peak."""
     log.parent.mkdir(parents=True, exist_ok=True)
     time_file = log.with_suffix(".time")
     wrapped = command
@@ -153,11 +162,19 @@ def measure(
         process = subprocess.Popen(
             wrapped, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT
         )
-        peak, cpu_ticks = 0, {}
+        peak, cpu_ticks, samples = 0, {}, []
         while process.poll() is None:
-            peak = max(peak, sample_tree(process.pid, cpu_ticks))
+            rss = sample_tree(process.pid, cpu_ticks)
+            samples.append((time.time(), rss))
+            peak = max(peak, rss)
             time.sleep(POLL_S)
         wall = time.perf_counter() - start
+    if memory_csv is not None:
+        memory_csv.parent.mkdir(parents=True, exist_ok=True)
+        with memory_csv.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["unix_time", "tree_mb"])
+            writer.writerows((f"{t:.3f}", f"{b / 2**20:.1f}") for t, b in samples)
     max_rss = None
     cpu = sum(cpu_ticks.values()) / os.sysconf("SC_CLK_TCK")
     if time_file.exists():
@@ -366,7 +383,8 @@ def run_size(size: str, lines: int, args: argparse.Namespace) -> list[Measuremen
                 select += ["--threads", str(args.dbt_threads)]
             command = dbt_command("build", target, parquet, *select)
             result = measure(
-                step, command, folder / "logs" / f"{step}.log", env
+                step, command, folder / "logs" / f"{step}.log", env,
+                memory_csv=target / "target" / MEMORY_CSV,
             )  # fmt: skip
             result.extra["parse_s"] = parse_s
             if result.exit_code == 0:

@@ -28,6 +28,7 @@ def _load(name: str):
 
 engines = _load("rfm_engines")
 run_bench = _load("run_bench")
+profile_build = _load("profile_build")
 
 
 @pytest.fixture(scope="module")
@@ -114,12 +115,44 @@ def test_measure_sees_the_memory_of_a_child_process(tmp_path):
     parent = (
         f"import subprocess, sys; subprocess.run([sys.executable, '-c', {child!r}])"
     )
+    memory_csv = tmp_path / "memory.csv"
     result = run_bench.measure(
-        "c", [sys.executable, "-c", parent], tmp_path / "log.txt", env=None
-    )
+        "c", [sys.executable, "-c", parent], tmp_path / "log.txt", env=None,
+        memory_csv=memory_csv,
+    )  # fmt: skip
     assert result.exit_code == 0
     assert result.peak_tree_mb > 200
     assert result.wall_s >= 0.6
+    samples = profile_build.load_memory(memory_csv)
+    assert len(samples) >= 5
+    assert max(mb for _, mb in samples) == pytest.approx(result.peak_tree_mb, abs=0.1)
+
+
+def _node(unique_id: str, start: float, end: float) -> dict:
+    def iso(seconds: float) -> str:
+        return f"2026-01-01T00:00:{seconds:06.3f}Z"
+
+    return {
+        "unique_id": unique_id,
+        "timing": [
+            {"name": "compile", "started_at": iso(start), "completed_at": iso(start)},
+            {"name": "execute", "started_at": iso(start), "completed_at": iso(end)},
+        ],
+    }
+
+
+def test_memory_report_names_the_node_that_drove_the_peak():
+    t0 = profile_build._window(_node("x", 0, 0))[0]
+    results = [_node("model.p.small", 1, 5), _node("model.p.big", 3, 8)]
+    names = {"model.p.small": "small", "model.p.big": "big"}
+    # 100 MB until 4 s, then the big node climbs to 900 MB at 6 s, back at 9 s
+    samples = [(t0 + t / 2, 100.0) for t in range(0, 8)]
+    samples += [(t0 + 4.5, 500.0), (t0 + 6, 900.0), (t0 + 7, 300.0), (t0 + 9, 100.0)]
+    lines = profile_build.memory_report(results, samples, names, top=2)
+    assert lines[0].startswith("memory: peak 900 MB")
+    assert "while running: big" in lines[0]
+    assert "+800" in lines[2] and lines[2].rstrip().endswith("big")
+    assert "+400" in lines[3] and "small  beside: big" in lines[3]
 
 
 @pytest.mark.slow
