@@ -5,21 +5,29 @@ change (a build with no new file, or new data that does not reach the fit)."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 
-def columns_digest(frame: pd.DataFrame, text_columns=frozenset()) -> str:
+def columns_digest(
+    frame: pd.DataFrame | Mapping[str, Callable[[], Any]], text_columns=frozenset()
+) -> str:
     """sha256 of ``frame``'s columns in name order, rows in the order given:
     each column as its name plus its float64 bytes, or, for ``text_columns``,
     its unit-separated text. The caller sorts the rows and picks the columns;
     int and float columns with equal values hash the same. Binary, not CSV: at
-    1.4M rows CSV text took 88 s."""
+    1.4M rows CSV text took 88 s. ``frame`` may also map each column name to a
+    function returning its values, so that only one column at a time is built."""
     digest = hashlib.sha256()
-    for name in sorted(frame.columns):
+    for name in sorted(frame.keys() if isinstance(frame, Mapping) else frame.columns):
         digest.update(f"\x1e{name}\x1d".encode())
-        values = frame[name].to_numpy()
+        if isinstance(frame, Mapping):
+            values = np.asarray(frame[name]())
+        else:
+            values = frame[name].to_numpy()
         if name in text_columns:
             values = values.astype(object)  # a copy: missing values become ""
             values[pd.isna(values)] = ""

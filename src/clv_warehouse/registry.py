@@ -148,11 +148,15 @@ def run_task(
     force: bool = False,
     macro_schema: str = "main",
     triggers: Mapping[str, Any] | None = None,
+    scoring_cutoff: Callable[[], Any] | None = None,
 ) -> TaskRun:
     """Train (when triggered), register and serve one task; see the module doc.
 
     ``features``: the feature rows, or a function that loads them; it is
     called only when the task trains (at 10M lines loading them took 2-3 s).
+    Only matured rows are trained on, so a loader may return those alone; the
+    version's ``trained_cutoff`` is then ``scoring_cutoff()`` (default: the
+    latest cutoff of the rows given).
     ``triggers``: this build's decision for the task (keys ``decision``
     retrain/keep, ``reasons``, ``build_id``, and, when known, the champion's
     ``realized_metric_value`` at ``realized_cutoff_date``). None means no
@@ -211,7 +215,8 @@ def run_task(
     else:
         if callable(features):  # loaded only now: a build that keeps reads none
             features = features()
-        matured = features[features["is_label_matured"].astype(bool)].copy()
+        is_matured = features["is_label_matured"].astype(bool).to_numpy()
+        matured = features if is_matured.all() else features[is_matured]
         result = ml.train(matured, spec, seed=seed)
         run_id, version = tracking.log_training(
             result,
@@ -219,7 +224,9 @@ def run_task(
             registered_model_name=f"clv_{spec.name}",
         )
         row = _version_row(result, run_id, version)
-        row["trained_cutoff"] = _scoring_cutoff(features)
+        row["trained_cutoff"] = (
+            _date(scoring_cutoff()) if scoring_cutoff else _scoring_cutoff(features)
+        )
         row["build_id"] = _text(triggers.get("build_id")) or None
         row["retrain_reasons"] = "; ".join(reasons)
         champion_features = tuple(getattr(champion_model, "feature_names_in_", ()))
@@ -296,7 +303,11 @@ def _scoring_cutoff(features: pd.DataFrame):
     """The build's scoring cutoff: the latest cutoff in the feature rows."""
     if "cutoff_date" not in features.columns or features.empty:
         return None
-    return pd.Timestamp(features["cutoff_date"].max()).date()
+    return _date(features["cutoff_date"].max())
+
+
+def _date(value: Any):
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
 
 
 def _retrain_reasons(
@@ -373,16 +384,23 @@ def build_model_versions(
     """
     if not task:
         raise ValueError("the model's config has no `task` declaration")
+    scoring_cutoff = None
     if hasattr(features, "project"):  # a DuckDB relation: load lazily, narrowly
         relation, columns = features, ", ".join(training_columns(task))
 
         def features() -> pd.DataFrame:
-            return relation.project(columns).df()
+            # training reads matured rows only: the scoring rows were a quarter
+            # of the frame, and its filtered copy a second frame in memory
+            return relation.filter("is_label_matured").project(columns).df()
+
+        def scoring_cutoff():
+            return relation.aggregate("max(cutoff_date)").fetchall()[0][0]
 
     run = run_task(
         session,
         features,
         task,
+        scoring_cutoff=scoring_cutoff,
         previous=fingerprints.previous_rows(session, this),
         seed=int(seed),
         force=str(force_retrain).lower() == "true",

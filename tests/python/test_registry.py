@@ -233,28 +233,46 @@ def test_training_reads_the_keys_target_and_features_only():
 
 def test_build_model_versions_reads_a_relation_narrowly_and_only_to_train(state):
     frame = features().assign(unused_text="not read")
-    state.register("frame_view", frame)
+    # the scoring cutoff's rows (label not matured, target unknown) are not read
+    scoring = frame[frame["cutoff_date"] == frame["cutoff_date"].max()].assign(
+        cutoff_date=frame["cutoff_date"].max() + pd.Timedelta(days=30),
+        is_label_matured=False,
+        churned=None,
+    )
+    state.register("frame_view", pd.concat([frame, scoring], ignore_index=True))
     state.execute("create table feature_rows as select * from frame_view")
     projections = []
 
     class Relation:  # the real DuckDB relation, with its projections recorded
-        def __init__(self):
-            self.relation = state.table("feature_rows")
+        def __init__(self, relation=None):
+            self.relation = relation or state.table("feature_rows")
+
+        def filter(self, condition):
+            projections.append(f"filter {condition}")
+            return Relation(self.relation.filter(condition))
 
         def project(self, columns):
             projections.append(columns)
             return self.relation.project(columns)
+
+        def aggregate(self, expression):
+            return self.relation.aggregate(expression)
 
     state.execute("create schema if not exists ml")
     first = registry.build_model_versions(
         state, features=Relation(), task=TASK, this="ml.versions"
     )
     assert first["is_champion"].tolist() == [True]
-    assert projections == [", ".join(registry.training_columns(TASK))]
+    assert projections == [
+        "filter is_label_matured",
+        ", ".join(registry.training_columns(TASK)),
+    ]
+    assert first["trained_cutoff"].tolist() == [scoring["cutoff_date"].max().date()]
+    assert first["training_rows"].sum() + first["validation_rows"].sum() == len(frame)
     state.register("first_versions", first)
     state.execute("create table ml.versions as select * from first_versions")
     triggers = pd.DataFrame([{"task": "churn", "decision": "keep", "reasons": "none"}])
     kept = registry.build_model_versions(
         state, features=Relation(), task=TASK, this="ml.versions", triggers=triggers
     )
-    assert len(kept) == 1 and len(projections) == 1
+    assert len(kept) == 1 and len(projections) == 2
