@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pandas as pd
 import pytest
 
 from clv_warehouse.generate import GeneratorConfig, write_parquet
@@ -250,3 +252,18 @@ def test_backtest_bootstrap_separates_a_perfect_method_from_a_random_one(
         )
         assert 0 < low <= high
     assert rows["churn_auc"].split()[1] == "1.0000"
+
+
+def test_churn_auc_ceiling_separates_signal_from_noise():
+    ceiling = _load("churn_auc_ceiling")
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 2_000)
+    signal = pd.DataFrame(
+        {"a": y + rng.normal(0, 0.5, len(y)), "b": rng.normal(size=len(y))}
+    )
+    noise = pd.DataFrame({"a": rng.normal(size=len(y)), "b": rng.normal(size=len(y))})
+    strong = ceiling.ceiling_auc(signal, y, folds=3)
+    weak = ceiling.ceiling_auc(noise, y, folds=3)
+    assert set(strong) == {"logistic_regression", "gradient_boosting"}
+    assert min(strong.values()) > 0.9
+    assert max(abs(v - 0.5) for v in weak.values()) < 0.06
