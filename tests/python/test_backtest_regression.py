@@ -87,6 +87,24 @@ def test_purchases_after_the_cutoff_change_nothing():
     pd.testing.assert_frame_equal(full, truncated)
 
 
+def test_load_activity_reads_the_purchase_days_before_the_cutoff_only():
+    import duckdb
+
+    data = activity(300)
+    no_purchase = data.head(50).assign(has_purchase=False, gross_amount=0.0)
+    data = pd.concat([data, no_purchase], ignore_index=True).assign(extra="unused")
+    con = duckdb.connect()
+    con.register("data_view", data)
+    loaded = br.load_activity(con.table("data_view"), CUTOFF.date())
+    assert list(loaded.columns) == list(br.ACTIVITY_COLUMNS)
+    assert loaded["has_purchase"].all()
+    assert (pd.to_datetime(loaded["activity_date"]) < CUTOFF).all()
+    kwargs = {"backtest_cutoff": CUTOFF, "holdout_days": 91, "settings": SMALL}
+    pd.testing.assert_frame_equal(
+        br.score_at_backtest(loaded, **kwargs), br.score_at_backtest(data, **kwargs)
+    )
+
+
 def test_ml_predicts_the_next_window_better_than_chance():
     data = activity()
     days = br.purchase_days(data)
