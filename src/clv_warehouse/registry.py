@@ -15,6 +15,7 @@ fingerprint is recorded but no longer triggers training by itself.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -74,6 +75,68 @@ def training_columns(task: dict) -> list[str]:
     spec = task_spec(task)
     columns = ["customer_id", "cutoff_date", "is_label_matured", spec.target]
     return list(dict.fromkeys(columns + list(spec.features)))
+
+
+def load_training_rows(relation, task: dict, *, seed: int = 42) -> ml.TrainingRows:
+    """The rows a task trains on, chosen in SQL from the feature relation.
+
+    Matured rows only. The latest ``validation_cutoffs`` cutoffs come whole; the
+    earlier (training) cutoffs' rows are sampled down to ``max_training_rows``
+    by a seeded hash of (customer_id, cutoff_date), the same rows whatever the
+    scan order. The fingerprint is of every matured row: sha256 of the task's
+    columns, the row count and the sum of DuckDB's row hashes (order-free).
+    At 10M lines this loads 272,000 rows instead of 1.1M; at 100M, a few
+    hundred thousand instead of about eleven million. Too few cutoffs load
+    every matured row, so :func:`ml.train` raises its usual error.
+    """
+    spec = task_spec(task)
+    columns = training_columns(task)
+    matured = relation.filter("is_label_matured")
+    cutoffs = [
+        row[0]
+        for row in matured.project("cutoff_date")
+        .distinct()
+        .order("cutoff_date")
+        .fetchall()
+    ]
+    hashed = ", ".join(
+        [
+            "customer_id::varchar",
+            "cutoff_date",
+            *spec.features,
+            f"{spec.target}::varchar",
+        ]
+    )
+    count, hash_sum = matured.aggregate(
+        f"count(*), coalesce(sum(hash({hashed})::hugeint), 0)::varchar"
+    ).fetchall()[0]
+    fingerprint = hashlib.sha256(
+        "|".join([spec.name, ",".join(columns), str(count), hash_sum]).encode()
+    ).hexdigest()
+    if len(cutoffs) < 2 or spec.validation_cutoffs >= len(cutoffs):
+        frame = matured.project(", ".join(columns)).df()
+        return ml.TrainingRows(frame, fingerprint, len(frame), ("", ""))
+    first_valid = pd.Timestamp(cutoffs[-spec.validation_cutoffs]).date().isoformat()
+    training = matured.filter(f"cutoff_date < date '{first_valid}'")
+    training_rows = training.aggregate("count(*)").fetchall()[0][0]
+    if training_rows > spec.max_training_rows:
+        # the seed goes into the hashed text: as a third hash argument it only
+        # XORs the combined hash, and two seeds then drew nearly the same rows
+        training = training.order(
+            f"hash(concat_ws('|', customer_id, cutoff_date, {int(seed)})), "
+            "customer_id, cutoff_date"
+        ).limit(spec.max_training_rows)
+    validation = matured.filter(f"cutoff_date >= date '{first_valid}'")
+    frame = (
+        training.project(", ".join(columns))
+        .union(validation.project(", ".join(columns)))
+        .df()
+    )
+    window = (
+        pd.Timestamp(cutoffs[0]).strftime("%Y-%m-%d"),
+        pd.Timestamp(cutoffs[-spec.validation_cutoffs - 1]).strftime("%Y-%m-%d"),
+    )
+    return ml.TrainingRows(frame, fingerprint, int(training_rows), window)
 
 
 def task_spec(task: dict) -> ml.TaskSpec:
@@ -215,9 +278,14 @@ def run_task(
     else:
         if callable(features):  # loaded only now: a build that keeps reads none
             features = features()
-        is_matured = features["is_label_matured"].astype(bool).to_numpy()
-        matured = features if is_matured.all() else features[is_matured]
-        result = ml.train(matured, spec, seed=seed)
+        if isinstance(features, ml.TrainingRows):
+            training_input = features
+            matured = features = features.frame
+        else:
+            is_matured = features["is_label_matured"].astype(bool).to_numpy()
+            matured = features if is_matured.all() else features[is_matured]
+            training_input = matured
+        result = ml.train(training_input, spec, seed=seed)
         run_id, version = tracking.log_training(
             result,
             experiment=f"clv_{spec.name}",
@@ -386,12 +454,11 @@ def build_model_versions(
         raise ValueError("the model's config has no `task` declaration")
     scoring_cutoff = None
     if hasattr(features, "project"):  # a DuckDB relation: load lazily, narrowly
-        relation, columns = features, ", ".join(training_columns(task))
+        relation = features
 
-        def features() -> pd.DataFrame:
-            # training reads matured rows only: the scoring rows were a quarter
-            # of the frame, and its filtered copy a second frame in memory
-            return relation.filter("is_label_matured").project(columns).df()
+        def features() -> ml.TrainingRows:
+            # matured rows only, the training ones sampled in SQL
+            return load_training_rows(relation, task, seed=int(seed))
 
         def scoring_cutoff():
             return relation.aggregate("max(cutoff_date)").fetchall()[0][0]

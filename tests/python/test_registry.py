@@ -243,7 +243,7 @@ def test_build_model_versions_reads_a_relation_narrowly_and_only_to_train(state)
     state.execute("create table feature_rows as select * from frame_view")
     projections = []
 
-    class Relation:  # the real DuckDB relation, with its projections recorded
+    class Relation:  # the real DuckDB relation, with its reads recorded
         def __init__(self, relation=None):
             self.relation = relation or state.table("feature_rows")
 
@@ -255,24 +255,94 @@ def test_build_model_versions_reads_a_relation_narrowly_and_only_to_train(state)
             projections.append(columns)
             return self.relation.project(columns)
 
-        def aggregate(self, expression):
-            return self.relation.aggregate(expression)
+        def __getattr__(self, name):  # aggregate, order, ...: the relation's own
+            return getattr(self.relation, name)
 
     state.execute("create schema if not exists ml")
     first = registry.build_model_versions(
         state, features=Relation(), task=TASK, this="ml.versions"
     )
     assert first["is_champion"].tolist() == [True]
-    assert projections == [
-        "filter is_label_matured",
-        ", ".join(registry.training_columns(TASK)),
-    ]
+    assert projections[0] == "filter is_label_matured"
+    read = {
+        column.strip()
+        for p in projections
+        if not p.startswith("filter ")
+        for column in p.split(",")
+    }
+    assert read <= set(registry.training_columns(TASK))
     assert first["trained_cutoff"].tolist() == [scoring["cutoff_date"].max().date()]
     assert first["training_rows"].sum() + first["validation_rows"].sum() == len(frame)
+    calls = len(projections)
     state.register("first_versions", first)
     state.execute("create table ml.versions as select * from first_versions")
     triggers = pd.DataFrame([{"task": "churn", "decision": "keep", "reasons": "none"}])
     kept = registry.build_model_versions(
         state, features=Relation(), task=TASK, this="ml.versions", triggers=triggers
     )
-    assert len(kept) == 1 and len(projections) == 2
+    assert len(kept) == 1 and len(projections) == calls
+
+
+def _feature_table(con, frame: pd.DataFrame, name: str):
+    con.register(f"{name}_view", frame)
+    con.execute(f"create or replace table {name} as select * from {name}_view")
+    return con.table(name)
+
+
+def test_load_training_rows_samples_in_sql_and_fingerprints_every_matured_row():
+    con = duckdb.connect()
+    frame = features(n_customers=300, n_cutoffs=4)  # 300 rows per cutoff
+    frame.loc[
+        frame["cutoff_date"] == frame["cutoff_date"].max(), "is_label_matured"
+    ] = False  # the scoring cutoff: not read
+    task = {**TASK, "max_training_rows": 250, "validation_cutoffs": 1}
+    rows = registry.load_training_rows(_feature_table(con, frame, "a"), task, seed=3)
+    cutoffs = sorted(frame["cutoff_date"].unique())
+    loaded = rows.frame
+    assert set(loaded.columns) == set(registry.training_columns(task))
+    assert loaded["is_label_matured"].all()
+    assert (loaded["cutoff_date"] == cutoffs[2]).sum() == 300  # validation: whole
+    assert (loaded["cutoff_date"] < cutoffs[2]).sum() == 250  # training: sampled
+    assert rows.training_rows == 600
+    assert rows.training_window == (
+        cutoffs[0].strftime("%Y-%m-%d"),
+        cutoffs[1].strftime("%Y-%m-%d"),
+    )
+    # the same rows in another order: the same sample and fingerprint
+    shuffled = frame.sample(frac=1, random_state=1)
+    again = registry.load_training_rows(
+        _feature_table(con, shuffled, "b"), task, seed=3
+    )
+    assert again.fingerprint == rows.fingerprint
+    key = ["cutoff_date", "customer_id"]
+    pd.testing.assert_frame_equal(
+        again.frame.sort_values(key).reset_index(drop=True)[loaded.columns],
+        loaded.sort_values(key).reset_index(drop=True),
+    )
+    # another seed draws another sample; one changed matured value, another print
+    other = registry.load_training_rows(_feature_table(con, frame, "c"), task, seed=4)
+    assert (
+        not other.frame.sort_values(key)["customer_id"]
+        .reset_index(drop=True)
+        .equals(loaded.sort_values(key)["customer_id"].reset_index(drop=True))
+    )
+    changed = frame.copy()
+    changed.loc[changed.index[0], "recency_days"] += 1
+    moved = registry.load_training_rows(_feature_table(con, changed, "d"), task, seed=3)
+    assert moved.fingerprint != rows.fingerprint
+    scoring_only = frame.copy()
+    last = scoring_only["cutoff_date"] == cutoffs[3]
+    scoring_only.loc[last, "recency_days"] += 1  # not matured: not in the print
+    same = registry.load_training_rows(
+        _feature_table(con, scoring_only, "e"), task, seed=3
+    )
+    assert same.fingerprint == rows.fingerprint
+    result = ml_train(rows, task)
+    assert result.training_rows == 600 and result.validation_rows == 300
+    assert result.data_fingerprint == rows.fingerprint
+
+
+def ml_train(rows, task):
+    from clv_warehouse import ml
+
+    return ml.train(rows, registry.task_spec(task), seed=3)
