@@ -8,9 +8,8 @@ def model(dbt, session):
     cutoffs = dbt.ref("int_cutoffs").df().set_index("cutoff_id")
     churn_task = dbt.config.get("churn_task")
     value_task = dbt.config.get("value_task")
-    columns = backtest_ml.input_columns(churn_task, value_task)
     return backtest_ml.score_at_backtest(
-        dbt.ref("ml_customer_features").project(", ".join(columns)).df(),
+        dbt.ref("ml_customer_features"),  # read in SQL, narrowly
         backtest_cutoff=cutoffs.loc["backtest", "cutoff_date"],
         churn_task=churn_task,
         value_task=value_task,

@@ -32,7 +32,7 @@ MIN_CUTOFFS = 3
 
 
 def score_at_backtest(
-    features: pd.DataFrame,
+    features,
     *,
     backtest_cutoff,
     churn_task: dict,
@@ -43,32 +43,54 @@ def score_at_backtest(
     """customer_id, churn_probability, expected_value at ``backtest_cutoff``;
     empty (with a log line) when the history before it is too short. When
     ``previous`` (last build's output) was computed from the same inputs, it is
-    returned as it is instead of training again."""
+    returned as it is instead of training again.
+
+    ``features``: the feature relation (DuckDB), or a DataFrame, which is
+    queried the same way. The training rows are chosen and sampled in SQL
+    (``registry.load_training_rows``, the rows whose label window ended by the
+    cutoff); only they and the customers at the cutoff reach pandas."""
+    relation = _as_relation(features)
+    missing = [
+        c for c in input_columns(churn_task, value_task) if c not in relation.columns
+    ]
+    if missing:
+        raise ValueError(
+            f"ML backtest: the feature rows lack column(s) {', '.join(missing)}"
+        )
     cutoff = pd.Timestamp(backtest_cutoff)
-    dates = pd.to_datetime(features["cutoff_date"])
-    window = pd.to_timedelta(features["label_window_days"].astype(int), unit="D")
-    known = (dates + window <= cutoff) & (dates < cutoff)
-    training = features[known.to_numpy()]
-    scoring = features[(dates == cutoff).to_numpy()]
-    if training["cutoff_date"].nunique() < MIN_CUTOFFS or scoring.empty:
+    day = registry.sql_date(cutoff)
+    known = (
+        f"cutoff_date < {day} and cutoff_date "
+        f"+ to_days(cast(label_window_days as integer)) <= {day}"
+    )
+    churn_spec = _one_validation_cutoff(churn_task)
+    value_spec = _one_validation_cutoff(value_task)
+    known_cutoffs = (
+        relation.filter(known).project("cutoff_date").distinct().aggregate("count(*)")
+    ).fetchall()[0][0]
+    scoring_columns = dict.fromkeys(
+        ["customer_id", "cutoff_date", *churn_spec.features, *value_spec.features]
+    )
+    scoring = (
+        relation.filter(f"cutoff_date = {day}").project(", ".join(scoring_columns)).df()
+    )
+    if known_cutoffs < MIN_CUTOFFS or scoring.empty:
         log.warning(
             "ML backtest skipped: %d cutoffs with labels known by %s (need %d)",
-            training["cutoff_date"].nunique(),
+            known_cutoffs,
             cutoff.date(),
             MIN_CUTOFFS,
         )
         return pd.DataFrame(columns=SCORE_COLUMNS)
-    churn_spec = _one_validation_cutoff(churn_task)
-    value_spec = _one_validation_cutoff(value_task)
-    training_fingerprints = {
-        spec.name: ml.data_fingerprint(training, spec)
+    training = {
+        spec.name: registry.load_training_rows(relation, spec, seed=seed, where=known)
         for spec in (churn_spec, value_spec)
     }
     fingerprint = hashlib.sha256(
         "|".join(
             [
-                training_fingerprints[churn_spec.name],
-                training_fingerprints[value_spec.name],
+                training[churn_spec.name].fingerprint,
+                training[value_spec.name].fingerprint,
                 # the scoring rows' labels are unknown at the cutoff: not hashed
                 ml.data_fingerprint(
                     scoring.assign(**{churn_spec.target: ""}), churn_spec
@@ -85,18 +107,24 @@ def score_at_backtest(
         log.info("ML backtest unchanged since the last build: not retrained")
         return reused
     churn, value = (
-        ml.train(
-            training, spec, seed=seed, fingerprint=training_fingerprints[spec.name]
-        )
+        ml.train(training[spec.name], spec, seed=seed)
         for spec in (churn_spec, value_spec)
     )
     churn_scores = ml.predict(churn.model, scoring, churn_spec)
     tier_scores = ml.predict(value.model, scoring, value_spec)
-    tier_means = training.groupby(value_spec.target)["future_spend"].mean()
+    # the mean future spend of each tier over every known row, not the sample
+    tier_means = dict(
+        relation.filter(known)
+        .aggregate(
+            f"cast({value_spec.target} as varchar), avg(future_spend)",
+            f"cast({value_spec.target} as varchar)",
+        )
+        .fetchall()
+    )
     expected = np.zeros(len(tier_scores))
     for tier in value_spec.classes:
         expected += tier_scores[f"probability_{tier}"].to_numpy() * float(
-            tier_means.get(tier, 0.0)
+            tier_means.get(tier) or 0.0
         )
     return pd.DataFrame(
         {
@@ -106,6 +134,17 @@ def score_at_backtest(
             "input_fingerprint": fingerprint,
         }
     )[SCORE_COLUMNS]
+
+
+def _as_relation(features):
+    """A DuckDB relation over ``features`` (returned as is when it is one)."""
+    if hasattr(features, "project"):
+        return features
+    import duckdb
+
+    con = duckdb.connect()
+    con.register("backtest_features", features)
+    return con.table("backtest_features")
 
 
 def input_columns(churn_task: dict, value_task: dict) -> list[str]:

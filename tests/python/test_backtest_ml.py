@@ -65,7 +65,7 @@ def test_input_columns_are_all_it_reads():
     full = backtest_ml.score_at_backtest(data, **kwargs)
     narrow = backtest_ml.score_at_backtest(data[columns], **kwargs)
     pd.testing.assert_frame_equal(full, narrow)
-    with pytest.raises(KeyError):
+    with pytest.raises(ValueError, match=f"lack column.*{columns[-1]}"):
         backtest_ml.score_at_backtest(data[columns[:-1]], **kwargs)
 
 

@@ -296,11 +296,13 @@ def test_load_training_rows_samples_in_sql_and_fingerprints_every_matured_row():
         frame["cutoff_date"] == frame["cutoff_date"].max(), "is_label_matured"
     ] = False  # the scoring cutoff: not read
     task = {**TASK, "max_training_rows": 250, "validation_cutoffs": 1}
-    rows = registry.load_training_rows(_feature_table(con, frame, "a"), task, seed=3)
+    spec = registry.task_spec(task)
+    rows = registry.load_training_rows(_feature_table(con, frame, "a"), spec, seed=3)
     cutoffs = sorted(frame["cutoff_date"].unique())
     loaded = rows.frame
-    assert set(loaded.columns) == set(registry.training_columns(task))
-    assert loaded["is_label_matured"].all()
+    assert set(loaded.columns) == set(registry.training_columns(task)) - {
+        "is_label_matured"
+    }
     assert (loaded["cutoff_date"] == cutoffs[2]).sum() == 300  # validation: whole
     assert (loaded["cutoff_date"] < cutoffs[2]).sum() == 250  # training: sampled
     assert rows.training_rows == 600
@@ -311,7 +313,7 @@ def test_load_training_rows_samples_in_sql_and_fingerprints_every_matured_row():
     # the same rows in another order: the same sample and fingerprint
     shuffled = frame.sample(frac=1, random_state=1)
     again = registry.load_training_rows(
-        _feature_table(con, shuffled, "b"), task, seed=3
+        _feature_table(con, shuffled, "b"), spec, seed=3
     )
     assert again.fingerprint == rows.fingerprint
     key = ["cutoff_date", "customer_id"]
@@ -320,7 +322,7 @@ def test_load_training_rows_samples_in_sql_and_fingerprints_every_matured_row():
         loaded.sort_values(key).reset_index(drop=True),
     )
     # another seed draws another sample; one changed matured value, another print
-    other = registry.load_training_rows(_feature_table(con, frame, "c"), task, seed=4)
+    other = registry.load_training_rows(_feature_table(con, frame, "c"), spec, seed=4)
     assert (
         not other.frame.sort_values(key)["customer_id"]
         .reset_index(drop=True)
@@ -328,13 +330,13 @@ def test_load_training_rows_samples_in_sql_and_fingerprints_every_matured_row():
     )
     changed = frame.copy()
     changed.loc[changed.index[0], "recency_days"] += 1
-    moved = registry.load_training_rows(_feature_table(con, changed, "d"), task, seed=3)
+    moved = registry.load_training_rows(_feature_table(con, changed, "d"), spec, seed=3)
     assert moved.fingerprint != rows.fingerprint
     scoring_only = frame.copy()
     last = scoring_only["cutoff_date"] == cutoffs[3]
     scoring_only.loc[last, "recency_days"] += 1  # not matured: not in the print
     same = registry.load_training_rows(
-        _feature_table(con, scoring_only, "e"), task, seed=3
+        _feature_table(con, scoring_only, "e"), spec, seed=3
     )
     assert same.fingerprint == rows.fingerprint
     result = ml_train(rows, task)
