@@ -267,3 +267,22 @@ def test_churn_auc_ceiling_separates_signal_from_noise():
     assert set(strong) == {"logistic_regression", "gradient_boosting"}
     assert min(strong.values()) > 0.9
     assert max(abs(v - 0.5) for v in weak.values()) < 0.06
+
+
+def test_write_floor_statements_copy_every_line(lines, tmp_path):
+    floor = _load("bench_write_floor")
+    n = duckdb.sql(f"select count(*) from read_parquet('{lines}')").fetchall()[0][0]
+    for name, sql in floor.statements(str(lines)).items():
+        con = duckdb.connect(str(tmp_path / f"{name.replace(' ', '_')}.duckdb"))
+        result = con.execute(sql).fetchall()
+        if name == "read":
+            assert result[0][0] == n
+            continue
+        assert con.execute("select count(*) from t").fetchall()[0][0] == n
+        types = dict(
+            con.execute("select column_name, column_type from (describe t)").fetchall()
+        )
+        if name == "write text":
+            assert set(types) == {"raw_row_id", *floor.COLUMNS.values()}
+            assert {types[c] for c in floor.COLUMNS.values()} == {"VARCHAR"}
+        con.close()
