@@ -46,6 +46,7 @@ VERSION_COLUMNS = [
     "training_rows",
     "validation_rows",
     "data_fingerprint",
+    "recipe_fingerprint",
     "sql_function",
     "mlflow_run_id",
     "is_champion",
@@ -143,6 +144,13 @@ def load_training_rows(
     return ml.TrainingRows(frame, fingerprint, int(training_rows), window)
 
 
+def recipe_fingerprint(spec: ml.TaskSpec) -> str:
+    """sha256 of :func:`ml.recipe`: a version trained by another recipe (other
+    candidates or parameters, another spec, another scikit-learn) is retrained
+    at the next build, and the new version must beat it to become champion."""
+    return hashlib.sha256(ml.recipe(spec).encode()).hexdigest()
+
+
 def sql_date(value: Any) -> str:
     """A date literal (a date, timestamp or text); compares with DATE and
     TIMESTAMP columns alike."""
@@ -176,6 +184,7 @@ def _version_row(result: ml.TrainResult, run_id: str, version: str) -> dict:
         "training_rows": int(result.training_rows),
         "validation_rows": int(result.validation_rows),
         "data_fingerprint": result.data_fingerprint,
+        "recipe_fingerprint": recipe_fingerprint(spec),
         "sql_function": spec.sql_function,
         "mlflow_run_id": run_id,
         "is_champion": False,
@@ -243,10 +252,14 @@ def run_task(
     )
     champion_rows = versions[versions["is_champion"].astype(bool)]
     champion_model = None
+    recipe_changed = len(champion_rows) > 0 and _text(
+        champion_rows.iloc[-1]["recipe_fingerprint"]
+    ) not in ("", recipe_fingerprint(spec))  # unknown (older rows): unchanged
     sql_keeps = (
         triggers is not None
         and _text(triggers.get("decision")) == "keep"
         and not force
+        and not recipe_changed  # the champion is loaded to compare with
         and _macros_installed(con, spec, macro_schema)
     )
     if (
@@ -278,6 +291,11 @@ def run_task(
             versions["is_champion"] = False
             champion_rows = versions.iloc[0:0]
         reasons = _retrain_reasons(champion_model, spec, triggers, force)
+        if recipe_changed and champion_model is not None:
+            reasons.append(
+                "the task's recipe changed (candidates, their parameters, the "
+                "spec or scikit-learn's version)"
+            )
     else:
         reasons = _retrain_reasons(None, spec, triggers, force)
     if not reasons:

@@ -84,6 +84,33 @@ def test_changed_data_alone_does_not_retrain_a_trigger_does(state):
     assert str(new["trained_cutoff"]) == str(changed["cutoff_date"].max().date())
 
 
+def test_a_changed_recipe_retrains_and_the_new_version_must_beat_the_champion(state):
+    first = registry.run_task(state, features(), TASK, previous=None)
+    assert first.versions.iloc[0]["recipe_fingerprint"] == registry.recipe_fingerprint(
+        registry.task_spec(TASK)
+    )
+    keep = {"decision": "keep", "reasons": "no trigger"}
+    same = registry.run_task(
+        state, features(), TASK, previous=first.versions, triggers=keep
+    )
+    assert not same.trained
+    boosted = {**TASK, "candidates": ["logistic_regression", "gradient_boosting"]}
+    changed = registry.run_task(
+        state, features(), boosted, previous=first.versions, triggers=keep
+    )
+    assert changed.trained
+    new = changed.versions.iloc[-1]
+    assert "recipe changed" in new["retrain_reasons"]
+    # compared with the champion on the same rows, not crowned by default
+    assert new["decision"].startswith(
+        ("new champion: roc_auc", "kept champion: roc_auc")
+    )
+    # rows from before the column existed: unknown recipe, no retrain
+    older = first.versions.drop(columns="recipe_fingerprint")
+    kept = registry.run_task(state, features(), boosted, previous=older, triggers=keep)
+    assert not kept.trained
+
+
 def test_realized_metric_is_logged_on_the_champion_run(state):
     first = registry.run_task(state, features(), TASK, previous=None)
     realized = {

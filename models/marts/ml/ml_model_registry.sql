@@ -25,6 +25,7 @@ final as (
         primary_metric,
         sql_function,
         data_fingerprint,
+        recipe_fingerprint,
         decision,
         retrain_reasons,
         metrics_json,
