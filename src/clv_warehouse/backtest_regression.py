@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 WEEK = 7.0
 # bump when the method changes, so a build does not reuse the old output
 METHOD_VERSION = 3
+# the int_customer_days_aggregated columns the backtest reads
+ACTIVITY_COLUMNS = ("customer_id", "activity_date", "gross_amount", "has_purchase")
 FEATURES = [
     "frequency",
     "recency_weeks",
@@ -389,9 +391,6 @@ def empty_scores() -> pd.DataFrame:
             "input_fingerprint": str,
         }
     )
-
-
-ACTIVITY_COLUMNS = ("customer_id", "activity_date", "gross_amount", "has_purchase")
 
 
 def load_activity(relation, backtest_cutoff) -> pd.DataFrame:

@@ -73,9 +73,15 @@ def training_columns(task: dict) -> list[str]:
     flag, the target and the features. Loading only these (at 10M lines, each
     text column cost about 250 MB of peak memory in DuckDB's conversion to
     pandas, for 20 MB in the frame) keeps two trainings side by side small."""
-    spec = task_spec(task)
-    columns = ["customer_id", "cutoff_date", "is_label_matured", spec.target]
-    return list(dict.fromkeys(columns + list(spec.features)))
+    columns = _spec_columns(task_spec(task))
+    return columns[:2] + ["is_label_matured"] + columns[2:]
+
+
+def _spec_columns(spec: ml.TaskSpec) -> list[str]:
+    """Keys, target and features: what :func:`ml.train` reads."""
+    return list(
+        dict.fromkeys(["customer_id", "cutoff_date", spec.target, *spec.features])
+    )
 
 
 def load_training_rows(
@@ -93,17 +99,8 @@ def load_training_rows(
     rows instead of 1.1M; at 100M, 1,670,743 instead of 10,953,247. Too few
     cutoffs load every row, so :func:`ml.train` raises its usual error.
     """
-    columns = list(
-        dict.fromkeys(["customer_id", "cutoff_date", spec.target, *spec.features])
-    )
+    columns = _spec_columns(spec)
     rows = relation.filter(where)
-    cutoffs = [
-        row[0]
-        for row in rows.project("cutoff_date")
-        .distinct()
-        .order("cutoff_date")
-        .fetchall()
-    ]
     hashed = ", ".join(
         [
             "customer_id::varchar",
@@ -112,9 +109,17 @@ def load_training_rows(
             f"{spec.target}::varchar",
         ]
     )
-    count, hash_sum = rows.aggregate(
-        f"count(*), coalesce(sum(hash({hashed})::hugeint), 0)::varchar"
-    ).fetchall()[0]
+    # one scan: the cutoffs, their row counts and their sums of row hashes
+    per_cutoff = (
+        rows.aggregate(
+            f"cutoff_date, count(*), sum(hash({hashed})::hugeint)", "cutoff_date"
+        )
+        .order("cutoff_date")
+        .fetchall()
+    )
+    cutoffs = [cutoff for cutoff, _, _ in per_cutoff]
+    count = sum(n for _, n, _ in per_cutoff)
+    hash_sum = str(sum(int(h) for _, _, h in per_cutoff))
     fingerprint = hashlib.sha256(
         "|".join([spec.name, ",".join(columns), str(count), hash_sum]).encode()
     ).hexdigest()
@@ -123,7 +128,7 @@ def load_training_rows(
         return ml.TrainingRows(frame, fingerprint, len(frame), ("", ""))
     first_valid = sql_date(cutoffs[-spec.validation_cutoffs])
     training = rows.filter(f"cutoff_date < {first_valid}")
-    training_rows = training.aggregate("count(*)").fetchall()[0][0]
+    training_rows = sum(n for _, n, _ in per_cutoff[: -spec.validation_cutoffs])
     if training_rows > spec.max_training_rows:
         # the seed goes into the hashed text: as a third hash argument it only
         # XORs the combined hash, and two seeds then drew nearly the same rows

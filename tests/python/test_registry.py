@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from test_ml import FEATURES, rfm_frame
 
-from clv_warehouse import registry, tracking
+from clv_warehouse import ml, registry, tracking
 
 pytestmark = pytest.mark.slow
 
@@ -366,12 +366,6 @@ def test_load_training_rows_samples_in_sql_and_fingerprints_every_matured_row():
         _feature_table(con, scoring_only, "e"), spec, seed=3
     )
     assert same.fingerprint == rows.fingerprint
-    result = ml_train(rows, task)
+    result = ml.train(rows, spec, seed=3)
     assert result.training_rows == 600 and result.validation_rows == 300
     assert result.data_fingerprint == rows.fingerprint
-
-
-def ml_train(rows, task):
-    from clv_warehouse import ml
-
-    return ml.train(rows, registry.task_spec(task), seed=3)
