@@ -254,19 +254,80 @@ def test_backtest_bootstrap_separates_a_perfect_method_from_a_random_one(
     assert rows["churn_auc"].split()[1] == "1.0000"
 
 
-def test_churn_auc_ceiling_separates_signal_from_noise():
-    ceiling = _load("churn_auc_ceiling")
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 2, 2_000)
-    signal = pd.DataFrame(
-        {"a": y + rng.normal(0, 0.5, len(y)), "b": rng.normal(size=len(y))}
+def _holdout(rng, n: int, signal: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """n customers whose holdout outcomes follow ``a`` (or nothing)."""
+    a = rng.normal(size=n)
+    counts = rng.poisson(np.exp(1.5 * a) if signal else np.ones(n))
+    spend = counts * rng.gamma(5.0, 10.0, n)
+    table = pd.DataFrame(
+        {
+            "customer_id": [f"c{i:05d}" for i in range(n)],
+            "actual_purchases": counts,
+            "actual_spend": spend,
+        }
     )
-    noise = pd.DataFrame({"a": rng.normal(size=len(y)), "b": rng.normal(size=len(y))})
-    strong = ceiling.ceiling_auc(signal, y, folds=3)
-    weak = ceiling.ceiling_auc(noise, y, folds=3)
-    assert set(strong) == {"logistic_regression", "gradient_boosting"}
-    assert min(strong.values()) > 0.9
-    assert max(abs(v - 0.5) for v in weak.values()) < 0.06
+    return pd.DataFrame({"a": a, "b": rng.normal(size=n)}), table
+
+
+def test_holdout_ceiling_separates_signal_from_noise():
+    ceiling = _load("holdout_ceiling")
+    from clv_warehouse.backtest import method_metrics
+
+    rng = np.random.default_rng(0)
+    scored = {}
+    for signal in (True, False):
+        x, table = _holdout(rng, 2_000, signal)
+        frames = ceiling.out_of_fold(x, table, folds=3)
+        assert set(frames) == {"linear", "gradient_boosting"}
+        scored[signal] = {n: method_metrics(f) for n, f in frames.items()}
+        # out of fold: every customer predicted once, in the table's order
+        for frame in frames.values():
+            assert frame["customer_id"].tolist() == table["customer_id"].tolist()
+    for name in ("linear", "gradient_boosting"):
+        strong, weak = scored[True][name], scored[False][name]
+        assert strong["churn_auc"] > 0.8
+        assert abs(weak["churn_auc"] - 0.5) < 0.06
+        assert strong["top10_revenue_share"] > 2 * weak["top10_revenue_share"]
+    # least squares scored in sample is never worse than out of fold
+    x, table = _holdout(rng, 2_000, True)
+    loose = method_metrics(ceiling.in_sample_least_squares(x, table))
+    fold = method_metrics(ceiling.out_of_fold(x, table, folds=3)["linear"])
+    assert loose["count_rmse"] <= fold["count_rmse"]
+    assert loose["spend_rmse"] <= fold["spend_rmse"]
+
+
+def test_holdout_ceiling_rows_pick_the_best_side_of_each_target():
+    ceiling = _load("holdout_ceiling")
+    backtest = pd.DataFrame(
+        {
+            "method": ["m1", "m2", "m1", "m2"],
+            "metric": ["count_rmse", "count_rmse", "churn_auc", "churn_auc"],
+            "value": [1.8, 1.7, 0.70, 0.75],
+        }
+    )
+    ceilings = {
+        "x": {
+            "count_rmse": 1.65,
+            "spend_rmse": 90.0,
+            "top10_revenue_share": 0.6,
+            "churn_auc": 0.77,
+        },
+        "y": {
+            "count_rmse": 1.55,
+            "spend_rmse": 95.0,
+            "top10_revenue_share": 0.5,
+            "churn_auc": 0.79,
+        },
+    }
+    rows = {r["metric"]: r for r in ceiling.ceiling_rows(backtest, ceilings)}
+    assert rows["count_rmse"]["best_method"] == "m2 1.7000"
+    assert rows["count_rmse"]["ceiling"] == "y 1.5500"
+    assert rows["count_rmse"]["target_within_ceiling"]
+    assert rows["spend_rmse"]["best_method"] == "-"
+    assert not rows["spend_rmse"]["target_within_ceiling"]
+    assert rows["top10_revenue_share"]["ceiling"] == "x 0.6000"
+    assert rows["churn_auc"]["best_method"] == "m2 0.7500"
+    assert rows["churn_auc"]["target_within_ceiling"]
 
 
 def test_write_floor_statements_copy_every_line(lines, tmp_path):
