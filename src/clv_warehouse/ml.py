@@ -33,8 +33,9 @@ Decisions (documented here because the registry and the tests rely on them):
   for 0.8605 and 0.8258. Champions of the exact kind, loaded from MLflow, still
   compile and serve.
 * **Training rows.** Every candidate fits on at most ``max_training_rows`` training
-  rows (default 100,000; a seeded random sample, drawn once and shared by the
-  candidates); ``gb_max_training_rows`` can cap gradient boosting lower (default:
+  rows (default 100,000; a seeded sample by a hash of customer and cutoff,
+  drawn once and shared by the candidates, the same rule in SQL and in
+  pandas); ``gb_max_training_rows`` can cap gradient boosting lower (default:
   the same 100,000). On the 10M-line benchmark warehouse logistic regression's
   validation AUC is 0.8547 on 100,000 rows and 0.8548 on all 947,394 (churn;
   value tier 0.8223 and 0.8226) for a fraction of the fit time
@@ -540,6 +541,46 @@ def _row_order(frame: pd.DataFrame) -> np.ndarray:
     return np.lexsort((customers, cutoffs))
 
 
+def sample_order_sql(seed: int) -> str:
+    """The ORDER BY that draws a task's training sample: a seeded hash of
+    (customer, cutoff), ties by the keys. The first ``max_training_rows`` rows
+    in this order are the sample, in SQL (``registry.load_training_rows``) and
+    for a DataFrame (:func:`train`) alike, so the same rows give the same model
+    through either path. The seed goes into the hashed text: as a third hash
+    argument it only XORs the combined hash, and two seeds then drew nearly the
+    same rows."""
+    return (
+        "hash(concat_ws('|', customer_id::varchar, cutoff_date::date, "
+        f"{int(seed)})), customer_id::varchar, cutoff_date::date"
+    )
+
+
+def _sampled_positions(keys: pd.DataFrame, size: int, seed: int) -> np.ndarray:
+    """Sorted positions of the ``size`` rows of ``keys`` (customer_id,
+    cutoff_date) that :func:`sample_order_sql` puts first."""
+    import duckdb  # the warehouse's engine; imported only when a frame is sampled
+
+    con = duckdb.connect()
+    try:
+        con.register(
+            "sample_keys",
+            pd.DataFrame(
+                {
+                    "position": np.arange(len(keys)),
+                    "customer_id": keys["customer_id"].astype(str).to_numpy(),
+                    "cutoff_date": pd.to_datetime(keys["cutoff_date"]).to_numpy(),
+                }
+            ),
+        )
+        rows = con.execute(
+            f"select position from sample_keys order by {sample_order_sql(seed)} "
+            f"limit {int(size)}"
+        ).fetchnumpy()["position"]
+    finally:
+        con.close()
+    return np.sort(np.asarray(rows, dtype=np.int64))
+
+
 def train(
     frame: pd.DataFrame | TrainingRows,
     spec: TaskSpec,
@@ -594,13 +635,16 @@ def train(
             f"task {spec.name!r}: class(es) {absent} absent from the training rows"
         )
 
-    rng = np.random.default_rng(seed)
     all_training_rows = len(y_train)
     if all_training_rows > spec.max_training_rows:
-        take = np.sort(
-            rng.choice(all_training_rows, size=spec.max_training_rows, replace=False)
+        # the rule load_training_rows applies in SQL: equal rows, equal sample
+        take = _sampled_positions(
+            frame[["customer_id", "cutoff_date"]].iloc[order[train_rows]],
+            spec.max_training_rows,
+            seed,
         )
         train_rows, y_train = train_rows[take], y_train[take]
+    rng = np.random.default_rng(seed)
     x_train = x_all.iloc[train_rows]
     candidate_metrics: dict[str, dict[str, float]] = {}
     models: dict[str, Pipeline] = {}

@@ -130,12 +130,9 @@ def load_training_rows(
     training = rows.filter(f"cutoff_date < {first_valid}")
     training_rows = sum(n for _, n, _ in per_cutoff[: -spec.validation_cutoffs])
     if training_rows > spec.max_training_rows:
-        # the seed goes into the hashed text: as a third hash argument it only
-        # XORs the combined hash, and two seeds then drew nearly the same rows
-        training = training.order(
-            f"hash(concat_ws('|', customer_id, cutoff_date, {int(seed)})), "
-            "customer_id, cutoff_date"
-        ).limit(spec.max_training_rows)
+        training = training.order(ml.sample_order_sql(seed)).limit(
+            spec.max_training_rows
+        )
     validation = rows.filter(f"cutoff_date >= {first_valid}")
     frame = (
         training.project(", ".join(columns))

@@ -369,3 +369,27 @@ def test_load_training_rows_samples_in_sql_and_fingerprints_every_matured_row():
     result = ml.train(rows, spec, seed=3)
     assert result.training_rows == 600 and result.validation_rows == 300
     assert result.data_fingerprint == rows.fingerprint
+
+
+def test_a_frame_and_a_relation_of_the_same_rows_train_the_same_model():
+    """One sampling rule: ml.train on a DataFrame draws the rows that
+    load_training_rows draws in SQL, so both fit the same model."""
+    con = duckdb.connect()
+    frame = features(n_customers=300, n_cutoffs=4)
+    task = {
+        **TASK,
+        "candidates": ["logistic_regression", "gradient_boosting"],
+        "max_training_rows": 250,
+        "validation_cutoffs": 1,
+    }
+    spec = registry.task_spec(task)
+    loaded = registry.load_training_rows(_feature_table(con, frame, "f"), spec, seed=5)
+    assert len(loaded.frame) == 250 + 300  # sampled: the rule is exercised
+    through_sql = ml.train(loaded, spec, seed=5)
+    through_frame = ml.train(frame.sample(frac=1, random_state=2), spec, seed=5)
+    assert through_frame.extra["fitted_rows"] == through_sql.extra["fitted_rows"]
+    assert through_frame.candidate_metrics == through_sql.candidate_metrics
+    assert through_frame.algorithm == through_sql.algorithm
+    # and the seed matters on both paths
+    other = ml.train(frame, spec, seed=6)
+    assert other.candidate_metrics != through_frame.candidate_metrics
