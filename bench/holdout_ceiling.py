@@ -43,7 +43,6 @@ import duckdb
 import numpy as np
 import pandas as pd
 import yaml
-from sklearn.base import clone
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
     HistGradientBoostingRegressor,
@@ -177,7 +176,9 @@ def in_sample_least_squares(x: pd.DataFrame, table: pd.DataFrame) -> pd.DataFram
     RMSE any linear combination of ``x`` reaches on this holdout."""
     x = x.astype(float)
     fit = {
-        column: clone(models(0)["linear"]["count"]).fit(x, table[column]).predict(x)
+        column: make_pipeline(StandardScaler(), LinearRegression())
+        .fit(x, table[column])
+        .predict(x)
         for column in ("actual_purchases", "actual_spend")
     }
     return _prediction_frame(

@@ -53,6 +53,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -558,8 +559,6 @@ def sample_order_sql(seed: int) -> str:
 def _sampled_positions(keys: pd.DataFrame, size: int, seed: int) -> np.ndarray:
     """Sorted positions of the ``size`` rows of ``keys`` (customer_id,
     cutoff_date) that :func:`sample_order_sql` puts first."""
-    import duckdb  # the warehouse's engine; imported only when a frame is sampled
-
     con = duckdb.connect()
     try:
         con.register(
