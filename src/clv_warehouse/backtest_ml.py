@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import logging
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -140,8 +141,6 @@ def _as_relation(features):
     """A DuckDB relation over ``features`` (returned as is when it is one)."""
     if hasattr(features, "project"):
         return features
-    import duckdb
-
     con = duckdb.connect()
     con.register("backtest_features", features)
     return con.table("backtest_features")

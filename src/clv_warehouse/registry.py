@@ -165,7 +165,9 @@ def task_spec(task: dict) -> ml.TaskSpec:
     return ml.TaskSpec.from_dict(fields)
 
 
-def _version_row(result: ml.TrainResult, run_id: str, version: str) -> dict:
+def _version_row(
+    result: ml.TrainResult, run_id: str, version: str, recipe: str
+) -> dict:
     spec = result.spec
     return {
         "task": spec.name,
@@ -186,7 +188,7 @@ def _version_row(result: ml.TrainResult, run_id: str, version: str) -> dict:
         "training_rows": int(result.training_rows),
         "validation_rows": int(result.validation_rows),
         "data_fingerprint": result.data_fingerprint,
-        "recipe_fingerprint": recipe_fingerprint(spec),
+        "recipe_fingerprint": recipe,
         "sql_function": spec.sql_function,
         "mlflow_run_id": run_id,
         "is_champion": False,
@@ -254,9 +256,10 @@ def run_task(
     )
     champion_rows = versions[versions["is_champion"].astype(bool)]
     champion_model = None
+    recipe = recipe_fingerprint(spec)
     recipe_changed = len(champion_rows) > 0 and _text(
         champion_rows.iloc[-1]["recipe_fingerprint"]
-    ) not in ("", recipe_fingerprint(spec))  # unknown (older rows): unchanged
+    ) not in ("", recipe)  # unknown (older rows): unchanged
     sql_keeps = (
         triggers is not None
         and _text(triggers.get("decision")) == "keep"
@@ -321,7 +324,7 @@ def run_task(
             experiment=f"clv_{spec.name}",
             registered_model_name=f"clv_{spec.name}",
         )
-        row = _version_row(result, run_id, version)
+        row = _version_row(result, run_id, version, recipe)
         row["trained_cutoff"] = (
             _date(scoring_cutoff()) if scoring_cutoff else _scoring_cutoff(features)
         )
@@ -476,7 +479,8 @@ def build_model_versions(
     target, problem_type, features, candidates, primary_metric, sql_function,
     ...); ``this`` the model's own table, whose rows are last build's versions.
     ``features``: the feature relation (``dbt.ref(...)``), read only if the task
-    trains and then only its ``training_columns``; a DataFrame also works.
+    trains, and then through :func:`load_training_rows` (matured rows, the
+    training ones sampled in SQL); a DataFrame also works.
     dbt passes only config keys the model file names in ``dbt.config.get``, so
     the model file reads them and hands them over.
     """
