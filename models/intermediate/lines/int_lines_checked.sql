@@ -247,6 +247,10 @@ final as (
         case when rejection_reason is null then source_file end as source_file,
         case when rejection_reason is null then description end as description,
         case when rejection_reason is null then country end as country,
+        case
+            when rejection_reason is null and is_cancellation then 'return'
+            when rejection_reason is null then 'sale'
+        end as line_type,
         rejection_reason,
 
         ---------- numerics
