@@ -5,8 +5,8 @@
 
     A view: typing is row by row and costs about a second per 10M rows, while
     writing the 26 typed columns to a table cost 15 s of a 10M build. Silver
-    stores each row's verdict and, for the rows that pass, their typed values
-    once (int_lines_checked), so the typed lines are written once.
+    stores only each row's verdict (int_lines_checked) and joins back here
+    (int_lines_classified), so the wide rows are written once, as silver lines.
     Being a plain projection of stg_input__landed_lines, it is unique on
     raw_row_id because bronze is (tested there). The ref leaves out the
     database name, so the view still resolves in a published copy under

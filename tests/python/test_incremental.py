@@ -211,28 +211,22 @@ def assert_scoped_tests_find_what_a_build_breaks(incremental, glob, tmp_path):
         assert con.execute(change).fetchall()[0][0] == 1  # one row changed
         con.close()
         result = run_dbt(
-            ["test", "--select", "int_lines_checked int_lines_cleaned"],
-            copy,
-            input_path=glob,
-            **vars_,
+            ["test", "--select", "int_lines_cleaned"], copy, input_path=glob, **vars_
         )
         return result.stdout
 
-    # int_lines_cleaned is a view over int_lines_checked: a row the rewrite
-    # lost or repeated there is lost or repeated in silver
     rewritten = """
-        select raw_row_id from silver.int_lines_checked
-        where refreshed_batch = 2 and rejection_reason is null
-        order by raw_row_id limit 1"""
-    lose = f"delete from silver.int_lines_checked where raw_row_id = ({rewritten})"
+        select raw_row_id from silver.int_lines_cleaned
+        where refreshed_batch = 2 order by raw_row_id limit 1"""
+    lose = f"delete from silver.int_lines_cleaned where raw_row_id = ({rewritten})"
     for scope in ("refreshed", "all"):
         lost = tests_on_a_copy(lose, data_test_scope=scope)
         assert "FAIL 1 assert_raw_rows_reconcile" in lost, lost[-3000:]
     repeated = tests_on_a_copy(
-        "insert into silver.int_lines_checked select * from silver.int_lines_checked "
+        "insert into silver.int_lines_cleaned select * from silver.int_lines_cleaned "
         f"where raw_row_id = ({rewritten})"
     )
-    assert "FAIL 1 unique_refreshed_int_lines_checked_raw_row_id" in repeated
+    assert "FAIL 1 unique_refreshed_int_lines_cleaned_raw_row_id" in repeated
     assert "FAIL 1 assert_raw_rows_reconcile" in repeated  # one row placed twice
     bad_scope = tests_on_a_copy(lose, data_test_scope="some")
     assert "data_test_scope must be 'refreshed' or 'all', got 'some'" in bad_scope

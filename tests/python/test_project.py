@@ -69,7 +69,7 @@ def test_prefix_schema_and_materialization_per_layer(manifest):
         assert name.startswith(prefixes), f"{name}: prefix should be one of {prefixes}"
         assert node["schema"] == schema, f"{name}: schema {node['schema']}"
         # views only below gold, where a wide row-by-row relation is cheaper
-        # to recompute than to write (stg_input__lines, int_lines_cleaned)
+        # to recompute than to write (stg_input__lines, int_lines_classified)
         # bucketed_table: a table built one bucket of rows per statement
         # (macros/bucketed_table.sql)
         allowed = ("table", "incremental", "bucketed_table") + (
@@ -115,7 +115,7 @@ def test_every_model_has_a_primary_key_test(manifest):
         uid = node["unique_id"]
         if node["config"]["materialized"] == "view":
             # a row-by-row view of tested keys (stg_input__lines,
-            # int_lines_cleaned): a key test there would re-run its source's
+            # int_lines_classified): a key test there would re-run its source's
             continue
         # unique_refreshed: unique, checked for the keys the latest build wrote
         has_key = uid in combination_keys or any(

@@ -1,11 +1,8 @@
 {#-
     Every landed row's verdict: the first quarantine rule it breaks (null =
     clean so far), with the duplicate copy number and the non-product flag
-    behind it, and, for the rows that pass, their typed silver values. The one
-    wide silver copy of the lines: int_lines_cleaned is a view over it (and
-    the small int_returns_matched), so each line is typed and written once.
-    A quarantined row's typed values are null here; its raw text is in
-    int_lines_quarantined. Two rules depend on
+    behind it. Narrow on purpose: int_lines_classified joins it back to the
+    typed rows, so the wide rows are not written twice. Two rules depend on
     what the format gives: an exact repeat is a duplicate only on an invoice
     (a transaction log like CDNOW has no line identity, so two equal rows are
     two purchases), and a zero price is a free line to drop, while a
@@ -19,16 +16,13 @@
     new rows without a customer (their rule is decided by the row alone).
     refreshed_batch (the latest landed batch when the customer was last
     re-checked) tells the downstream incremental models which customers to
-    refresh. on_schema_change='fail': a warehouse built before a column was
-    added stops with dbt's message to run --full-refresh, instead of leaving
-    the older rows without it.
+    refresh.
 -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='customer_id',
-        on_schema_change='fail',
     )
 }}
 with
@@ -188,18 +182,7 @@ checked as (
 
     select
         raw_row_id,
-        invoice_id,
         customer_id,
-        product_id,
-        input_format,
-        source_file,
-        description,
-        country,
-        quantity,
-        unit_price,
-        line_amount,
-        is_cancellation,
-        invoiced_at,
         copy_number,
         is_non_product,
         (
@@ -229,51 +212,6 @@ checked as (
 
     from non_product_flagged
 
-),
-
-{# the typed values of the rows that pass; the decimal casts only see those
-   rows, so a quarantined row's absurd number cannot stop the build #}
-final as (
-
-    select
-        ---------- ids
-        raw_row_id,
-        case when rejection_reason is null then invoice_id end as invoice_id,
-        customer_id,
-        case when rejection_reason is null then product_id end as product_id,
-
-        ---------- strings
-        case when rejection_reason is null then input_format end as input_format,
-        case when rejection_reason is null then source_file end as source_file,
-        case when rejection_reason is null then description end as description,
-        case when rejection_reason is null then country end as country,
-        case
-            when rejection_reason is null and is_cancellation then 'return'
-            when rejection_reason is null then 'sale'
-        end as line_type,
-        rejection_reason,
-
-        ---------- numerics
-        refreshed_batch,
-        copy_number,
-        case when rejection_reason is null then quantity end as quantity,
-        case
-            when rejection_reason is null then cast(unit_price as decimal(18, 4))
-        end as unit_price,
-        case
-            when rejection_reason is null
-                then cast(round(line_amount, 2) as decimal(18, 2))
-        end as line_amount,
-
-        ---------- booleans
-        is_non_product,
-        case when rejection_reason is null then is_cancellation end as is_return,
-
-        ---------- timestamps
-        case when rejection_reason is null then invoiced_at end as invoiced_at
-
-    from checked
-
 )
 
-select * from final
+select * from checked

@@ -4,7 +4,7 @@
     cancellations (the purchase predates the data) are quarantined.
 
     Incremental by customer: matching never leaves a customer, so a build
-    re-matches all cancellations of the customers int_lines_checked
+    re-matches all cancellations of the customers int_lines_classified
     refreshed since this table's last build (a late line of an old invoice can
     become a better match, or give an unmatched cancellation its purchase).
 -#}
@@ -17,13 +17,13 @@
 }}
 with
 
-passed as (
+classified as (
 
-    select * from {{ ref('int_lines_checked') }}
+    select * from {{ ref('int_lines_classified') }}
     where rejection_reason is null
     {% if is_incremental() %}
         and customer_id in (
-            {{ refreshed_keys(ref('int_lines_checked'), 'customer_id') }}
+            {{ refreshed_keys(ref('int_lines_classified'), 'customer_id') }}
         )
     {% endif %}
 
@@ -31,15 +31,15 @@ passed as (
 
 cancellations as (
 
-    select * from passed
-    where is_return
+    select * from classified
+    where is_cancellation
 
 ),
 
 sales as (
 
-    select * from passed
-    where not is_return
+    select * from classified
+    where not is_cancellation
 
 ),
 
