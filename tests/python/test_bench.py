@@ -111,6 +111,33 @@ def test_parse_size_refuses_garbage():
         run_bench.parse_size("lots")
 
 
+def test_targets_show_the_cpu_floor_of_the_builds():
+    """A build's target line says how short its wall time could be on these
+    cores: its CPU seconds over the core count."""
+
+    def step(name, wall_s, cpu_s):
+        return run_bench.Measurement(
+            name, [], wall_s, 2000.0, None, cpu_s, 0, Path("log")
+        )
+
+    by_step = {
+        "a": step("a", 85.5, 153.8),
+        "b": step("b", 24.0, 40.0),
+        "d": step("d", 13.0, 22.0),
+    }
+    lines = run_bench.targets(by_step, 10_000_000, cores=2)
+    assert lines == [
+        "- FAIL: dbt build of the marts faster than PySpark (0.54x); "
+        "its 40.0 CPU s are 20.0 s on 2 cores at best",
+        "- FAIL: full build under 60 s and 4 GB (85.5 s, 2,000 MB, exit 0); "
+        "its 153.8 CPU s are 76.9 s on 2 cores at best",
+    ]
+    by_step["a"] = step("a", 50.0, None)  # CPU unknown: no floor
+    assert run_bench.targets(by_step, 10_000_000, cores=2)[1] == (
+        "- PASS: full build under 60 s and 4 GB (50.0 s, 2,000 MB, exit 0)"
+    )
+
+
 def test_measure_sees_the_memory_of_a_child_process(tmp_path):
     # the parent stays small; a child holds ~200 MB: the tree peak must see it
     child = "b = b'x' * (200 * 2**20); import time; time.sleep(0.6)"
