@@ -42,7 +42,6 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
-import yaml
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
     HistGradientBoostingRegressor,
@@ -56,6 +55,9 @@ from sklearn.preprocessing import StandardScaler
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a package
+from bench_training_rows import tasks as declared_tasks  # noqa: E402
+
 from clv_warehouse.backtest import method_metrics  # noqa: E402
 
 SPANS = 10  # 30-day spans before the cutoff
@@ -71,11 +73,10 @@ TARGETS = {
 
 def churn_features() -> list[str]:
     """The churn task's declared features."""
-    models = yaml.safe_load((ROOT / "python_models/ml/_ml__models.yml").read_text())
-    for model in models["models"]:
-        if model["name"] == "ml_churn_model_versions":
-            return list(model["config"]["task"]["features"])
-    raise SystemExit("no ml_churn_model_versions in python_models/ml/_ml__models.yml")
+    for task in declared_tasks():
+        if task["name"] == "churn":
+            return list(task["features"])
+    raise SystemExit("no churn task in python_models/ml/_ml__models.yml")
 
 
 def span_features_sql(cutoff: str) -> str:

@@ -454,7 +454,7 @@ def _fmt_mb(value: float | None) -> str:
 def cpu_floor(m: Measurement, cores: int) -> str:
     """The step's CPU seconds spread over every core: the shortest wall time
     its work allows, were all cores busy from start to end."""
-    if m.cpu_s is None or cores < 1:
+    if m.cpu_s is None:
         return ""
     return (
         f"; its {m.cpu_s:,.1f} CPU s are {m.cpu_s / cores:,.1f} s "
